@@ -1,0 +1,280 @@
+"""The course's data sets, all offline: digits, 2-D toys with exact densities, bars and stripes.
+
+* **Digits** — scikit-learn's bundled 8×8 handwritten digits (1,797 images, 17 grey levels
+  0–16), split as in Tomczak's *Deep Generative Modeling* code: the first 1,000 images for
+  training, the next 350 for validation and the last 447 for test, in the order scikit-learn
+  ships them. Binary models use the binarised version, pixel ≥ 8 → 1.
+* **2-D toys** — a ring of 8 Gaussians, a 5×5 grid of Gaussians, two moons and a spiral. Each
+  is a :class:`GaussianMixture2D`, so each samples with a seed and knows its exact
+  ``log_prob`` and its exact score :math:`\\nabla_x \\log p(x)`. The moons and the spiral are
+  mixtures of many narrow Gaussians placed along a curve: a Gaussian-blurred curve, whose
+  density is exact rather than estimated.
+* **Bars and stripes** — every 3×3 (or 4×4) binary image whose pixels are constant along
+  every row or along every column (MacKay 2003), a distribution small enough to enumerate.
+"""
+import math
+from functools import lru_cache
+
+import numpy as np
+import torch
+from torch.distributions import Categorical, Independent, MixtureSameFamily, Normal
+
+from dgm_course.utils import as_tensor, make_generator
+
+# ---------------------------------------------------------------------------------------
+# Digits
+
+DIGITS_SPLITS = {"train": (0, 1000), "val": (1000, 1350), "test": (1350, 1797)}
+"""Index ranges ``[start, stop)`` of each split, in scikit-learn's order."""
+
+BINARIZE_THRESHOLD = 8
+"""A grey level (0–16) at or above which a pixel is 1 in the binarised digits."""
+
+DIGIT_SHAPE = (8, 8)
+
+
+@lru_cache(maxsize=1)
+def _digits_arrays():
+    from sklearn.datasets import load_digits as _sk_load_digits
+
+    bunch = _sk_load_digits()
+    return bunch.data.astype(np.float32), bunch.target.astype(np.int64)
+
+
+def load_digits(split="train", *, binary=False, return_labels=False):
+    """One split of the 8×8 digits as a float32 tensor of shape ``(n, 64)``.
+
+    Parameters
+    ----------
+    split : {"train", "val", "test", "all"}
+        ``"train"`` is images 0–999 (1,000), ``"val"`` 1,000–1,349 (350), ``"test"``
+        1,350–1,796 (447), ``"all"`` the 1,797 in scikit-learn's order.
+    binary : bool
+        If True, pixels are 0/1 (grey level ≥ :data:`BINARIZE_THRESHOLD`); otherwise they
+        are the 17 grey levels 0–16.
+    return_labels : bool
+        If True, also return the digit classes as an int64 tensor of shape ``(n,)``.
+
+    Examples
+    --------
+    >>> x = load_digits("val", binary=True)
+    >>> tuple(x.shape), x.dtype, sorted(x.unique().tolist())
+    ((350, 64), torch.float32, [0.0, 1.0])
+    """
+    if split == "all":
+        start, stop = 0, 1797
+    elif split in DIGITS_SPLITS:
+        start, stop = DIGITS_SPLITS[split]
+    else:
+        raise ValueError(f"split must be one of 'train', 'val', 'test' or 'all', got {split!r}")
+    images, labels = _digits_arrays()
+    x = torch.from_numpy(images[start:stop].copy())
+    if binary:
+        x = (x >= BINARIZE_THRESHOLD).float()
+    if return_labels:
+        return x, torch.from_numpy(labels[start:stop].copy())
+    return x
+
+
+# ---------------------------------------------------------------------------------------
+# 2-D toy distributions
+
+
+class GaussianMixture2D:
+    r"""A mixture of isotropic Gaussians in the plane, with exact density and score.
+
+    .. math::
+        p(x) = \sum_k \pi_k \, \mathcal N(x;\, \mu_k,\, \sigma_k^2 I), \qquad
+        \nabla_x \log p(x) = \sum_k r_k(x)\, \frac{\mu_k - x}{\sigma_k^2},
+
+    where :math:`r_k(x) = \pi_k \mathcal N(x; \mu_k, \sigma_k^2 I) / p(x)` are the
+    responsibilities.
+
+    Parameters
+    ----------
+    means : array of shape (n_components, 2)
+    stds : float or array of shape (n_components,)
+        Standard deviation of each component (the same in both coordinates), > 0.
+    weights : array of shape (n_components,), optional
+        Non-negative mixing weights; normalised to sum to one. Uniform if omitted.
+    name : str, optional
+        Shown in plots and ``repr``.
+    """
+
+    def __init__(self, means, stds, weights=None, name="mixture"):
+        means = as_tensor(means, name="means", dtype=torch.float64, ndim=2).double()
+        if means.shape[1] != 2 or means.shape[0] == 0:
+            raise ValueError(f"means must have shape (n_components, 2), got {tuple(means.shape)}")
+        k = means.shape[0]
+        stds = torch.as_tensor(stds, dtype=torch.float64).expand(k).clone()
+        if not bool((stds > 0).all()):
+            raise ValueError(f"stds must be positive, got minimum {float(stds.min())}")
+        if weights is None:
+            weights = torch.full((k,), 1.0 / k, dtype=torch.float64)
+        weights = torch.as_tensor(weights, dtype=torch.float64)
+        if weights.shape != (k,) or bool((weights < 0).any()) or float(weights.sum()) <= 0:
+            raise ValueError(f"weights must be {k} non-negative numbers with a positive sum, got {weights}")
+        self.means = means  # (K, 2)
+        self.stds = stds  # (K,)
+        self.weights = weights / weights.sum()  # (K,)
+        self.name = name
+
+    def __repr__(self):
+        return f"GaussianMixture2D(name={self.name!r}, n_components={len(self.weights)})"
+
+    @property
+    def distribution(self):
+        """The same mixture as a ``torch.distributions.MixtureSameFamily`` (float64)."""
+        components = Independent(Normal(self.means, self.stds[:, None].expand(-1, 2)), 1)
+        return MixtureSameFamily(Categorical(probs=self.weights), components)
+
+    def sample(self, n, generator=None):
+        """``n`` samples, a float32 tensor of shape ``(n, 2)``; ``generator`` is a seed or a
+        ``torch.Generator``."""
+        n = _check_count(n)
+        gen = make_generator(generator)
+        k = torch.multinomial(self.weights, n, replacement=True, generator=gen)  # (n,)
+        eps = torch.randn(n, 2, generator=gen, dtype=torch.float64)
+        return (self.means[k] + self.stds[k, None] * eps).float()
+
+    def _check_points(self, x):
+        x = as_tensor(x, name="x", ndim=2)
+        if x.shape[1] != 2:
+            raise ValueError(f"x must have shape (n, 2), got {tuple(x.shape)}")
+        return x
+
+    def _log_joint(self, x64):
+        # log pi_k + log N(x; mu_k, s_k^2 I) for a chunk: (n, K); |x - mu|^2 expanded into a matmul
+        sq = (x64**2).sum(1, keepdim=True) - 2 * x64 @ self.means.T + (self.means**2).sum(1)
+        var = self.stds**2
+        return torch.log(self.weights) - 0.5 * sq / var - torch.log(2 * math.pi * var)
+
+    def log_prob(self, x, chunk_size=8192):
+        r"""Exact log-density of each row of ``x`` (shape ``(n, 2)``), in nats: shape ``(n,)``.
+
+        :math:`\log p(x) = \operatorname{logsumexp}_k [\log \pi_k + \log \mathcal N(x; \mu_k, \sigma_k^2 I)]`,
+        computed in float64 (the tests compare it with :attr:`distribution`) and returned in
+        the dtype of ``x``.
+        """
+        x = self._check_points(x)
+        out = [torch.logsumexp(self._log_joint(c.double()), dim=1) for c in x.split(chunk_size)]
+        return torch.cat(out).to(x.dtype) if out else x.new_zeros(0)
+
+    def score(self, x, chunk_size=8192):
+        r"""Exact score :math:`\nabla_x \log p(x)` of each row of ``x``: shape ``(n, 2)``."""
+        x = self._check_points(x)
+        out = []
+        for c in x.split(chunk_size):
+            c64 = c.double()
+            r = torch.softmax(self._log_joint(c64), dim=1)  # responsibilities (n, K)
+            out.append(((r / self.stds**2)[:, :, None] * (self.means[None] - c64[:, None, :])).sum(1))
+        return torch.cat(out).to(x.dtype) if out else x.new_zeros(0, 2)
+
+    def entropy(self, n_samples=100_000, generator=0):
+        """Monte Carlo estimate of the differential entropy :math:`-E_p[\\log p(x)]` in nats:
+        the floor of the test negative log-likelihood that any model can reach."""
+        return float(-self.log_prob(self.sample(n_samples, generator=generator).double()).mean())
+
+
+def _check_count(n, name="n"):
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
+        raise ValueError(f"{name} must be a non-negative integer, got {n!r}")
+    return int(n)
+
+
+def ring_of_gaussians(n_modes=8, radius=2.0, std=0.02):
+    """``n_modes`` equal Gaussians evenly spaced on a circle (Metz et al. 2017's 2-D test)."""
+    angles = torch.arange(n_modes, dtype=torch.float64) * 2 * math.pi / n_modes
+    means = radius * torch.stack([torch.cos(angles), torch.sin(angles)], dim=1)
+    return GaussianMixture2D(means, std, name="ring")
+
+
+def grid_of_gaussians(size=5, spacing=1.0, std=0.05):
+    """A ``size``×``size`` grid of equal Gaussians centred on the origin."""
+    ticks = (torch.arange(size, dtype=torch.float64) - (size - 1) / 2) * spacing
+    gx, gy = torch.meshgrid(ticks, ticks, indexing="ij")
+    return GaussianMixture2D(torch.stack([gx.flatten(), gy.flatten()], 1), std, name="grid")
+
+
+def two_moons(noise=0.1, n_per_moon=200):
+    """Two interleaved half-circles (scikit-learn's ``make_moons`` geometry) blurred by
+    Gaussian noise of std ``noise``, as a mixture of ``n_per_moon`` Gaussians per moon."""
+    t = (torch.arange(n_per_moon, dtype=torch.float64) + 0.5) * math.pi / n_per_moon
+    outer = torch.stack([torch.cos(t), torch.sin(t)], 1)
+    inner = torch.stack([1 - torch.cos(t), 0.5 - torch.sin(t)], 1)
+    means = torch.cat([outer, inner]) - torch.tensor([0.5, 0.25], dtype=torch.float64)
+    return GaussianMixture2D(means * 1.5, noise, name="moons")
+
+
+def spiral(noise=0.1, n_turns=1.5, n_points=400):
+    """An Archimedean spiral :math:`r \\propto \\theta` blurred by Gaussian noise of std
+    ``noise``, as a mixture of ``n_points`` Gaussians equally spaced in angle."""
+    theta = torch.linspace(0.5, 2 * math.pi * n_turns, n_points, dtype=torch.float64)
+    r = 2.5 * theta / theta[-1]
+    return GaussianMixture2D(torch.stack([r * torch.cos(theta), r * torch.sin(theta)], 1), noise, name="spiral")
+
+
+TOYS = {"ring": ring_of_gaussians, "grid": grid_of_gaussians, "moons": two_moons, "spiral": spiral}
+
+
+def toy_distribution(name, **kwargs):
+    """A 2-D toy by name: ``"ring"``, ``"grid"``, ``"moons"`` or ``"spiral"``.
+
+    Keyword arguments go to the toy's constructor (e.g. ``std=0.1`` for the ring).
+
+    Examples
+    --------
+    >>> ring = toy_distribution("ring")
+    >>> tuple(ring.sample(5, generator=0).shape)
+    (5, 2)
+    """
+    if name not in TOYS:
+        raise ValueError(f"unknown toy distribution {name!r}; expected one of {sorted(TOYS)}")
+    return TOYS[name](**kwargs)
+
+
+# ---------------------------------------------------------------------------------------
+# Bars and stripes
+
+
+class BarsAndStripes:
+    """The uniform distribution over the ``size``×``size`` bars-and-stripes images.
+
+    An image is a *stripe* pattern if every row is constant, a *bar* pattern if every column
+    is; there are :math:`2 \\cdot 2^{size} - 2` distinct ones (all-off and all-on are both).
+    Images are flattened row by row to vectors of length ``size**2``.
+    """
+
+    def __init__(self, size=3):
+        if isinstance(size, bool) or not isinstance(size, int) or not 2 <= size <= 5:
+            raise ValueError(f"size must be an integer from 2 to 5, got {size!r}")
+        self.size = size
+        codes = torch.arange(2**size)
+        lines = ((codes[:, None] >> torch.arange(size)) & 1).float()  # (2^size, size)
+        stripes = lines[:, :, None].expand(-1, size, size)  # row i constant = lines[:, i]
+        bars = lines[:, None, :].expand(-1, size, size)  # column j constant = lines[:, j]
+        patterns = torch.cat([stripes, bars]).reshape(-1, size * size)
+        self.patterns = torch.unique(patterns, dim=0)  # (n_patterns, size**2), sorted
+
+    @property
+    def n_patterns(self):
+        return self.patterns.shape[0]
+
+    @property
+    def entropy(self):
+        """Entropy of the uniform distribution over the patterns, in nats: :math:`\\log K`."""
+        return math.log(self.n_patterns)
+
+    def sample(self, n, generator=None):
+        """``n`` patterns drawn uniformly with replacement: float32 of shape ``(n, size**2)``."""
+        n = _check_count(n)
+        idx = torch.randint(self.n_patterns, (n,), generator=make_generator(generator))
+        return self.patterns[idx].clone()
+
+    def log_prob(self, x):
+        """``-log K`` for rows that are bars-and-stripes patterns, ``-inf`` for the others."""
+        x = as_tensor(x, name="x", ndim=2)
+        if x.shape[1] != self.size**2:
+            raise ValueError(f"x must have shape (n, {self.size**2}), got {tuple(x.shape)}")
+        member = (x[:, None, :] == self.patterns[None]).all(-1).any(-1)
+        return torch.where(member, -self.entropy, -math.inf).to(x.dtype)

@@ -1,0 +1,146 @@
+import math
+
+import numpy as np
+import pytest
+import torch
+from sklearn.datasets import load_digits as sk_load_digits
+
+from dgm_course import data
+from dgm_course.evaluation import grid_log_normalizer
+
+
+# --- digits -------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("split, n", [("train", 1000), ("val", 350), ("test", 447), ("all", 1797)])
+def test_split_sizes(split, n):
+    x, y = data.load_digits(split, return_labels=True)
+    assert x.shape == (n, 64) and x.dtype == torch.float32
+    assert y.shape == (n,) and y.dtype == torch.int64
+
+
+def test_splits_follow_scikit_learns_order_and_cover_everything():
+    sk = sk_load_digits()
+    parts = [data.load_digits(s).numpy() for s in ("train", "val", "test")]
+    np.testing.assert_array_equal(np.concatenate(parts), sk.data.astype(np.float32))
+    np.testing.assert_array_equal(data.load_digits("test", return_labels=True)[1].numpy(), sk.target[1350:])
+
+
+def test_grey_levels_and_binarisation():
+    grey = data.load_digits("train")
+    binary = data.load_digits("train", binary=True)
+    assert grey.min() == 0 and grey.max() == 16 and torch.equal(grey, grey.round())
+    assert torch.equal(binary, (grey >= 8).float())
+
+
+def test_loading_twice_gives_independent_tensors():
+    a = data.load_digits("val")
+    a[:] = -1
+    assert data.load_digits("val").min() == 0
+
+
+# --- 2-D toys -----------------------------------------------------------------------------
+
+TOY_LIMITS = {"ring": (3.0, 600), "grid": (4.0, 400), "moons": (3.5, 200), "spiral": (4.0, 200)}
+
+
+@pytest.mark.parametrize("name", sorted(data.TOYS))
+def test_toy_density_integrates_to_one(name):
+    toy = data.toy_distribution(name)
+    lim, n = TOY_LIMITS[name]
+    log_z, _, _ = grid_log_normalizer(toy.log_prob, lim=lim, n=n)
+    assert abs(float(log_z)) < 2e-3
+
+
+@pytest.mark.parametrize("name", sorted(data.TOYS))
+def test_toy_score_equals_autograd_of_log_prob(name):
+    toy = data.toy_distribution(name)
+    x = (toy.sample(64, generator=1).double() + 0.05 * torch.randn(64, 2, dtype=torch.float64)).requires_grad_()
+    (grad,) = torch.autograd.grad(toy.log_prob(x).sum(), x)
+    torch.testing.assert_close(toy.score(x.detach()), grad, rtol=1e-6, atol=1e-6)
+
+
+@pytest.mark.parametrize("name", sorted(data.TOYS))
+def test_toy_sampling_is_seeded(name):
+    toy = data.toy_distribution(name)
+    assert torch.equal(toy.sample(100, generator=3), toy.sample(100, generator=3))
+    assert not torch.equal(toy.sample(100, generator=3), toy.sample(100, generator=4))
+    assert toy.sample(100, generator=0).dtype == torch.float32
+
+
+def test_mixture_log_prob_matches_the_formula_and_samples_match_moments():
+    mix = data.GaussianMixture2D([[0.0, 0.0], [3.0, 1.0]], [1.0, 0.5], weights=[0.3, 0.7])
+    x = torch.tensor([[0.5, -0.2]], dtype=torch.float64)
+    by_hand = math.log(0.3 * math.exp(-0.5 * 0.29) / (2 * math.pi)
+                       + 0.7 * math.exp(-0.5 * (2.5**2 + 1.2**2) / 0.25) / (2 * math.pi * 0.25))
+    assert float(mix.log_prob(x)) == pytest.approx(by_hand, rel=1e-10)
+    s = mix.sample(200_000, generator=0).double()
+    mean = 0.7 * torch.tensor([3.0, 1.0], dtype=torch.float64)
+    assert torch.allclose(s.mean(0), mean, atol=0.02)
+
+
+@pytest.mark.parametrize("name", sorted(data.TOYS))
+def test_toy_log_prob_equals_torch_distributions(name):
+    toy = data.toy_distribution(name)
+    x = toy.sample(300, generator=2).double() * 1.3
+    torch.testing.assert_close(toy.log_prob(x), toy.distribution.log_prob(x), rtol=1e-9, atol=1e-9)
+
+
+def test_ring_geometry():
+    ring = data.toy_distribution("ring")
+    assert ring.means.shape == (8, 2)
+    torch.testing.assert_close(ring.means.norm(dim=1), torch.full((8,), 2.0, dtype=torch.float64))
+
+
+def test_entropy_is_below_the_nll_of_a_wrong_model():
+    ring = data.toy_distribution("ring", std=0.2)
+    wide = data.toy_distribution("ring", std=0.4)
+    x = ring.sample(20_000, generator=0)
+    assert ring.entropy(generator=1) < float(-wide.log_prob(x).mean())
+
+
+# --- bars and stripes ---------------------------------------------------------------------
+
+@pytest.mark.parametrize("size, n_patterns", [(2, 6), (3, 14), (4, 30)])
+def test_bars_and_stripes_patterns(size, n_patterns):
+    bas = data.BarsAndStripes(size)
+    assert bas.patterns.shape == (n_patterns, size * size)
+    assert bas.entropy == pytest.approx(math.log(n_patterns))
+    images = bas.patterns.reshape(-1, size, size)
+    rows_constant = (images == images[:, :, :1]).all(-1).all(-1)
+    cols_constant = (images == images[:, :1, :]).all(-1).all(-1)
+    assert bool((rows_constant | cols_constant).all())
+
+
+def test_bars_and_stripes_log_prob_sums_to_one_over_all_images():
+    from dgm_course.evaluation import all_binary_states
+
+    bas = data.BarsAndStripes(3)
+    logp = bas.log_prob(all_binary_states(9))
+    assert float(torch.logsumexp(logp, 0)) == pytest.approx(0.0, abs=1e-6)
+    assert int(torch.isfinite(logp).sum()) == 14
+    assert torch.isfinite(bas.log_prob(bas.sample(50, generator=0))).all()
+
+
+# --- bad arguments ------------------------------------------------------------------------
+
+BAD = [
+    (lambda: data.load_digits("validation"), "split must be one of 'train', 'val', 'test' or 'all'"),
+    (lambda: data.load_digits(3), "split must be one of"),
+    (lambda: data.toy_distribution("swissroll"), r"unknown toy distribution 'swissroll'; expected one of"),
+    (lambda: data.toy_distribution("ring").sample(-1), "n must be a non-negative integer, got -1"),
+    (lambda: data.toy_distribution("ring").sample(2.5), "n must be a non-negative integer"),
+    (lambda: data.toy_distribution("ring").log_prob(torch.zeros(5, 3)), r"x must have shape \(n, 2\), got \(5, 3\)"),
+    (lambda: data.toy_distribution("ring").score(torch.zeros(5)), r"x must have 2 dimension\(s\), got shape \(5,\)"),
+    (lambda: data.toy_distribution("ring", std=-1.0), "stds must be positive"),
+    (lambda: data.GaussianMixture2D([[0.0, 0.0, 0.0]], 1.0), r"means must have shape \(n_components, 2\)"),
+    (lambda: data.GaussianMixture2D([[0.0, 0.0]], 1.0, weights=[-1.0]), "weights must be 1 non-negative"),
+    (lambda: data.BarsAndStripes(7), "size must be an integer from 2 to 5, got 7"),
+    (lambda: data.BarsAndStripes(3).sample(-2), "n must be a non-negative integer"),
+    (lambda: data.BarsAndStripes(3).log_prob(torch.zeros(2, 16)), r"x must have shape \(n, 9\), got \(2, 16\)"),
+]
+
+
+@pytest.mark.parametrize("call, message", BAD)
+def test_bad_arguments_raise_clear_value_errors(call, message):
+    with pytest.raises(ValueError, match=message):
+        call()
