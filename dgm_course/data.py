@@ -9,11 +9,15 @@
   ``log_prob`` and its exact score :math:`\\nabla_x \\log p(x)`. The moons and the spiral are
   mixtures of many narrow Gaussians placed along a curve: a Gaussian-blurred curve, whose
   density is exact rather than estimated.
+* **MNIST, from a file you already have** — :func:`load_mnist` reads the IDX files of the full
+  28×28 MNIST (optionally gzipped) from a local path. Nothing is ever downloaded.
 * **Bars and stripes** — every 3×3 (or 4×4) binary image whose pixels are constant along
   every row or along every column (MacKay 2003), a distribution small enough to enumerate.
 """
+import gzip
 import math
 from functools import lru_cache
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -74,6 +78,46 @@ def load_digits(split="train", *, binary=False, return_labels=False):
     if return_labels:
         return x, torch.from_numpy(labels[start:stop].copy())
     return x
+
+
+_IDX_DTYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
+
+
+def load_idx(path):
+    """Read an IDX file (the format of the MNIST files, gzipped or not) into a NumPy array."""
+    path = Path(path)
+    if not path.is_file():
+        raise ValueError(f"no IDX file at {str(path)!r}; MNIST is never downloaded, pass the path of a local copy")
+    raw = (gzip.open if path.suffix == ".gz" else open)(path, "rb").read()
+    if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] not in _IDX_DTYPES:
+        raise ValueError(f"{path.name} is not an IDX file: expected the magic bytes 00 00 <type> <ndim>, got {raw[:4].hex()}")
+    ndim = raw[3]
+    shape = tuple(int.from_bytes(raw[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim))
+    dtype = np.dtype(_IDX_DTYPES[raw[2]])
+    data = np.frombuffer(raw, dtype=dtype, offset=4 + 4 * ndim)
+    if data.size != math.prod(shape):
+        raise ValueError(f"{path.name} announces shape {shape} ({math.prod(shape)} values) but holds {data.size}")
+    return data.reshape(shape)
+
+
+def load_mnist(images_path, labels_path=None, *, binary=False):
+    """MNIST images from a local IDX file as a float32 tensor of shape ``(n, 784)``, grey levels 0–255.
+
+    With ``binary=True`` pixels are 0/1 (grey level ≥ 128). With ``labels_path``, also returns
+    the labels as an int64 tensor of shape ``(n,)``.
+    """
+    images = load_idx(images_path)
+    if images.ndim != 3:
+        raise ValueError(f"expected images of shape (n, rows, cols) in {images_path}, got shape {images.shape}")
+    x = torch.from_numpy(images.reshape(len(images), -1).astype(np.float32))
+    if binary:
+        x = (x >= 128).float()
+    if labels_path is None:
+        return x
+    labels = load_idx(labels_path)
+    if labels.shape != (len(images),):
+        raise ValueError(f"expected {len(images)} labels in {labels_path}, got shape {labels.shape}")
+    return x, torch.from_numpy(labels.astype(np.int64))
 
 
 # ---------------------------------------------------------------------------------------

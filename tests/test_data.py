@@ -38,6 +38,41 @@ def test_loading_twice_gives_independent_tensors():
     assert data.load_digits("val").min() == 0
 
 
+# --- MNIST from a local file ---------------------------------------------------------------
+
+def _write_idx(path, array, type_code):
+    header = bytes([0, 0, type_code, array.ndim]) + b"".join(int(d).to_bytes(4, "big") for d in array.shape)
+    opener = __import__("gzip").open if str(path).endswith(".gz") else open
+    with opener(path, "wb") as f:
+        f.write(header + array.tobytes())
+
+
+@pytest.mark.parametrize("suffix", ["", ".gz"])
+def test_load_mnist_from_a_small_local_file(tmp_path, suffix):
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 256, size=(5, 28, 28), dtype=np.uint8)
+    labels = np.array([3, 1, 4, 1, 5], dtype=np.uint8)
+    _write_idx(tmp_path / f"images.idx{suffix}", images, 0x08)
+    _write_idx(tmp_path / f"labels.idx{suffix}", labels, 0x08)
+    x, y = data.load_mnist(tmp_path / f"images.idx{suffix}", tmp_path / f"labels.idx{suffix}")
+    assert x.shape == (5, 784) and x.dtype == torch.float32
+    np.testing.assert_array_equal(x.numpy(), images.reshape(5, -1))
+    assert y.tolist() == [3, 1, 4, 1, 5]
+    xb = data.load_mnist(tmp_path / f"images.idx{suffix}", binary=True)
+    assert torch.equal(xb, (x >= 128).float())
+
+
+def test_load_mnist_rejects_missing_and_broken_files(tmp_path):
+    with pytest.raises(ValueError, match="never downloaded"):
+        data.load_mnist(tmp_path / "nope.idx")
+    (tmp_path / "junk.idx").write_bytes(b"hello world")
+    with pytest.raises(ValueError, match="is not an IDX file"):
+        data.load_mnist(tmp_path / "junk.idx")
+    _write_idx(tmp_path / "flat.idx", np.zeros(10, dtype=np.uint8), 0x08)
+    with pytest.raises(ValueError, match=r"expected images of shape \(n, rows, cols\)"):
+        data.load_mnist(tmp_path / "flat.idx")
+
+
 # --- 2-D toys -----------------------------------------------------------------------------
 
 TOY_LIMITS = {"ring": (3.0, 600), "grid": (4.0, 400), "moons": (3.5, 200), "spiral": (4.0, 200)}
