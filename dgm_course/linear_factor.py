@@ -12,7 +12,8 @@ continuous latent factors :math:`h`:
 * :class:`FactorAnalysis` — diagonal noise :math:`\Psi = \operatorname{diag}(\psi)`, fitted by
   EM (Rubin & Thayer 1982; Ghahramani & Hinton 1996; Bishop 2006, §12.2.4).
 
-The non-linear step the chapter closes with, the sigmoid belief net, is in
+:func:`dgm_course.data.dequantize` turns the digits' 17 grey levels into continuous values
+for these densities. The non-linear step the chapter closes with, the sigmoid belief net, is in
 :mod:`dgm_course.sigmoid_belief_net`.
 
 The two Gaussian models follow scikit-learn's habits: hyper-parameters in ``__init__``,
@@ -90,38 +91,13 @@ def mean_log_likelihood(S, C):
     return -0.5 * (S.shape[0] * LOG_2PI + 2 * np.log(np.diag(L)).sum() + np.trace(Linv_S))
 
 
-def dequantize(x, generator=None, levels=17):
-    r"""Uniformly dequantized grey levels :math:`y = (x + u) / L`, :math:`u \sim U(0, 1)^d`.
-
-    A Gaussian density fitted to the digits' 17 discrete grey levels can reach any height on
-    pixels that are constant; after dequantization every pixel is continuous in (0, 1), and
-    :math:`\log P(x) \ge E_u[\log p(y)] - d \log L` relates the density of :math:`y` to the
-    probability of the discrete image (Theis et al. 2016).
-
-    Parameters
-    ----------
-    x : tensor or array of shape (n, d)
-        Integer grey levels 0 to ``levels - 1``.
-    generator : int, torch.Generator or None
-
-    Returns
-    -------
-    tensor of shape (n, d), float64
-    """
-    x = torch.as_tensor(_as_data(x, name="x"))
-    if bool(((x < 0) | (x > levels - 1) | (x != x.round())).any()):
-        raise ValueError(f"x must hold integer levels 0 to {levels - 1}, got values in [{float(x.min())}, "
-                         f"{float(x.max())}]")
-    u = torch.rand(x.shape, generator=make_generator(generator), dtype=torch.float64)
-    return (x + u) / levels
-
-
 # ---------------------------------------------------------------------------------------
 # The updates, as functions of the data's covariance S
 
 
 def ppca_closed_form(S, n_components):
-    r"""Maximum-likelihood PPCA parameters from the ML covariance ``S`` (Tipping & Bishop 1999).
+    r"""Maximum-likelihood PPCA parameters from the ML covariance ``S`` (Tipping & Bishop 1999;
+    chapter 1, eq. ``lf-ppca-ml``).
 
     .. math:: \sigma^2 = \frac{1}{d - q} \sum_{j = q+1}^{d} \lambda_j, \qquad
               W = U_q (\Lambda_q - \sigma^2 I)^{1/2},
@@ -149,7 +125,8 @@ def ppca_closed_form(S, n_components):
 
 
 def ppca_em_step(S, W, sigma2):
-    r"""One EM step for PPCA in terms of ``S`` (Tipping & Bishop 1999, eqs. 29–30):
+    r"""One EM step for PPCA in terms of ``S`` (Tipping & Bishop 1999, eqs. 29–30; chapter 1,
+    eq. ``lf-ppca-em`` with the sums over examples written through ``S``):
 
     .. math:: M = W^\top W + \sigma^2 I, \quad
               W' = S W (\sigma^2 I + M^{-1} W^\top S W)^{-1}, \quad
@@ -164,7 +141,8 @@ def ppca_em_step(S, W, sigma2):
 
 
 def fa_em_step(S, W, psi, psi_min=0.0):
-    r"""One EM step for factor analysis in terms of ``S`` (Ghahramani & Hinton 1996).
+    r"""One EM step for factor analysis in terms of ``S`` (Ghahramani & Hinton 1996; chapter 1,
+    eq. ``lf-fa-em``).
 
     E-step: the posterior of each :math:`h_n` is :math:`\mathcal N(\beta (x_n - b), G)` with
 
@@ -251,7 +229,8 @@ class _LinearGaussian:
         return self.W_ @ self.W_.T + np.diag(self._psi())
 
     def score_samples(self, X):
-        r"""Log-density :math:`\log \mathcal N(x_n; b, W W^\top + \Psi)` of each row of ``X``, in nats.
+        r"""Log-density :math:`\log \mathcal N(x_n; b, W W^\top + \Psi)` of each row of ``X``, in nats
+        (chapter 1, eqs. ``lf-ppca-marginal`` and ``lf-fa``), by a Cholesky factor of the covariance.
 
         Parameters
         ----------
@@ -272,7 +251,8 @@ class _LinearGaussian:
         return float(self.score_samples(X).mean())
 
     def posterior(self, X):
-        r"""Mean and covariance of :math:`p(h \mid x)`, a Gaussian for every row of ``X``:
+        r"""Mean and covariance of :math:`p(h \mid x)`, a Gaussian for every row of ``X``
+        (chapter 1, eq. ``lf-fa-posterior``):
 
         .. math:: \Lambda = (I + W^\top \Psi^{-1} W)^{-1} = I - W^\top (W W^\top + \Psi)^{-1} W,
                   \qquad \mu = \Lambda W^\top \Psi^{-1} (x - b) = W^\top (W W^\top + \Psi)^{-1} (x - b).

@@ -10,7 +10,8 @@ from sklearn.decomposition import PCA
 from sklearn.decomposition import FactorAnalysis as SkFactorAnalysis
 from sklearn.exceptions import ConvergenceWarning, NotFittedError
 
-from dgm_course.linear_factor import (PPCA, FactorAnalysis, dequantize, fa_em_step, mean_log_likelihood,
+from dgm_course.data import dequantize
+from dgm_course.linear_factor import (PPCA, FactorAnalysis, fa_em_step, mean_log_likelihood,
                                       ppca_closed_form, ppca_em_step)
 
 
@@ -190,6 +191,8 @@ def test_dequantize():
     y = dequantize(x, generator=0)
     assert y.dtype == torch.float64 and bool(((y * 17 - x) >= 0).all() and ((y * 17 - x) < 1).all())
     assert torch.equal(y, dequantize(x, generator=0))
+    with pytest.raises(ValueError, match="integer levels 0 to 16"):
+        dequantize(np.array([[17.0, 0.5]]))
 
 
 # ----------------------------------------------------------------------------- bad input

@@ -23,7 +23,8 @@ import torch
 from matplotlib.figure import Figure
 
 from dgm_course.data import load_digits
-from dgm_course.linear_factor import PPCA, dequantize
+from dgm_course.data import dequantize
+from dgm_course.linear_factor import PPCA
 from dgm_course.utils import make_generator
 
 
@@ -116,7 +117,7 @@ class PPCADigitDemo:
 def ppca_digit_demo(model=None, *, n_components=10, **kwargs):
     """Build a :class:`PPCADigitDemo`; without ``model``, fit a PPCA with ``n_components``
     to the training digits dequantized to (0, 1) as in the chapter
-    (:func:`~dgm_course.linear_factor.dequantize`, seed 0)."""
+    (:func:`~dgm_course.data.dequantize`, seed 0)."""
     if model is None:
         model = PPCA(n_components).fit(dequantize(load_digits("train"), generator=0))
     return PPCADigitDemo(model, **kwargs)
