@@ -15,11 +15,15 @@ then initialise a deterministic network — an autoencoder (Hinton & Salakhutdin
 (Bengio et al. 2007) — that backpropagation fine-tunes.
 
 Inside: :class:`DBN` with :meth:`~DBN.fit`, :meth:`~DBN.transform`, :meth:`~DBN.sample`,
-:meth:`~DBN.to_autoencoder` and :meth:`~DBN.to_classifier`. The layers are :class:`dgm_course.rbm.RBM`.
+:meth:`~DBN.to_autoencoder` and :meth:`~DBN.to_classifier`, and for two-layer DBNs with a small middle
+layer the exact :meth:`~DBN.log_prob_and_bound` that checks the greedy argument. The layers are
+:class:`dgm_course.rbm.RBM`.
 """
 import torch
+import torch.nn.functional as F
 from torch import nn
 
+from dgm_course.evaluation import MAX_ENUMERATED_UNITS, all_binary_states
 from dgm_course.rbm import RBM, _bernoulli, _num_threads, _positive_int
 from dgm_course.utils import make_generator
 
@@ -131,6 +135,50 @@ class DBN(nn.Module):
         if return_means:  # a single RBM: the top RBM is the whole model
             return self.rbms[-1].p_v(self.rbms[-1].sample_h(x, gen))
         return x
+
+    @torch.no_grad()
+    def log_prob_and_bound(self, v, batch_size=50):
+        r"""Exact :math:`\log P(v)` of a two-layer DBN and the variational bound of the greedy argument.
+
+        With one middle layer :math:`h` small enough to enumerate, the top RBM's marginal
+        :math:`P(h) = e^{-F_2(h)} / Z_2` and the directed layer :math:`P(v \mid h)` give
+
+        .. math::
+            \log P(v) = \log \sum_h P(h)\, P(v \mid h) \;\ge\;
+            \sum_h Q(h \mid v) \big[\log P(h) + \log P(v \mid h) - \log Q(h \mid v)\big]
+            \qquad \text{(eq. rbm-dbn-bound)}
+
+        with :math:`Q(h \mid v) = \prod_j \sigma(c_j + W_j \cdot v)^{h_j} (1 - \dots)^{1 - h_j}`, the first
+        RBM's posterior (Hinton, Osindero & Teh 2006). Both are exact sums over the :math:`2^{H}` middle
+        states, in float64.
+
+        Returns
+        -------
+        (log_prob, bound) : tensors of shape (n,)
+            In nats per example.
+        """
+        if len(self.rbms) != 2:
+            raise ValueError(f"log_prob_and_bound needs a DBN of exactly two RBMs, this one has {len(self.rbms)}")
+        bottom, top = self.rbms
+        if bottom.n_hidden > MAX_ENUMERATED_UNITS:
+            raise ValueError(f"the middle layer has {bottom.n_hidden} units; at most {MAX_ENUMERATED_UNITS} "
+                             f"can be enumerated")
+        v = bottom._check_v(v, "v").double()  # (n, D)
+        W, b, c = (t.detach().double() for t in (bottom.W, bottom.b, bottom.c))
+        h = all_binary_states(bottom.n_hidden, dtype=torch.float64)  # (S, H) every middle state
+        top64 = RBM(top.n_visible, top.n_hidden).double()
+        top64.load_state_dict(top.state_dict())
+        log_prior = -top64.free_energy(h) - top64.log_partition()  # (S,) log P(h)
+        a_v = h @ W + b  # (S, D) input to the visible units
+        log_prob, bound = [], []
+        for chunk in v.split(batch_size):
+            log_lik = chunk @ a_v.T - F.softplus(a_v).sum(1)  # (m, S) log P(v | h)
+            a_h = chunk @ W.T + c  # (m, H)
+            log_q = F.logsigmoid(a_h) @ h.T + F.logsigmoid(-a_h) @ (1 - h).T  # (m, S) log Q(h | v)
+            joint = log_prior + log_lik  # (m, S) log P(h, v)
+            log_prob.append(torch.logsumexp(joint, 1))
+            bound.append((log_q.exp() * (joint - log_q)).sum(1))
+        return torch.cat(log_prob), torch.cat(bound)
 
     def to_autoencoder(self):
         """Unroll into a deep autoencoder (Hinton & Salakhutdinov 2006): an ``nn.Sequential`` of

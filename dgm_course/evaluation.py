@@ -24,6 +24,11 @@ def all_binary_states(n_units, dtype=torch.float32):
     >>> all_binary_states(2).tolist()
     [[0.0, 0.0], [1.0, 0.0], [0.0, 1.0], [1.0, 1.0]]
     """
+    _check_n_units(n_units)
+    return _states(torch.arange(2**n_units), n_units, dtype)
+
+
+def _check_n_units(n_units):
     if isinstance(n_units, bool) or not isinstance(n_units, int) or n_units < 0:
         raise ValueError(f"n_units must be a non-negative integer, got {n_units!r}")
     if n_units > MAX_ENUMERATED_UNITS:
@@ -31,7 +36,10 @@ def all_binary_states(n_units, dtype=torch.float32):
             f"enumerating {n_units} binary units means 2**{n_units} = {2**n_units:,} states; "
             f"at most {MAX_ENUMERATED_UNITS} units ({2**MAX_ENUMERATED_UNITS:,} states) are enumerated"
         )
-    codes = torch.arange(2**n_units)
+
+
+def _states(codes, n_units, dtype):
+    # binary expansions of the integers `codes`, least significant bit first: (len(codes), n_units)
     return ((codes[:, None] >> torch.arange(n_units)) & 1).to(dtype)
 
 
@@ -40,10 +48,13 @@ def log_sum_exp_over_states(log_weight, n_units, batch_size=2**16, dtype=torch.f
 
     With ``log_weight = lambda s: -energy(s)`` this is the log partition function
     :math:`\log Z`; with ``-free_energy`` it is :math:`\log Z` of a latent-variable model.
-    States are visited in batches of ``batch_size`` so memory stays small.
+    States are made and visited in batches of ``batch_size``, so memory stays small even for
+    :data:`MAX_ENUMERATED_UNITS` units.
     """
-    states = all_binary_states(n_units, dtype=dtype)
-    parts = [torch.logsumexp(log_weight(batch).reshape(-1), dim=0) for batch in states.split(batch_size)]
+    _check_n_units(n_units)
+    codes = torch.arange(2**n_units)
+    parts = [torch.logsumexp(log_weight(_states(batch, n_units, dtype)).reshape(-1), dim=0)
+             for batch in codes.split(batch_size)]
     return torch.logsumexp(torch.stack(parts), dim=0)
 
 

@@ -70,7 +70,7 @@ class RBMHistory:
     reconstruction_error: list = field(default_factory=list)  # mean squared error of v -> h -> P(v|h), per pixel
     callback: list = field(default_factory=list)  # whatever callback(rbm, epoch) returned (e.g. a test NLL)
     seconds: float = 0.0  # training time, callbacks excluded
-    fantasy: torch.Tensor = None  # (n_chains, n_visible) the negative-phase visible states after the last update
+    fantasy: torch.Tensor = None  # (batch_size, n_visible) the negative-phase visible states of the last update
 
 
 class RBM(nn.Module):
@@ -206,8 +206,9 @@ class RBM(nn.Module):
 
     def sample_v(self, h, generator=None):
         """One sample of the visible layer given each row of ``h``: shape ``(n, n_visible)``."""
-        mean = self.p_v(h)
-        gen = make_generator(generator)
+        return self._sample_from_mean(self.p_v(h), make_generator(generator))
+
+    def _sample_from_mean(self, mean, gen):  # v ~ p(v | h) given its mean
         if self.visible == "gaussian":
             return mean + torch.randn(mean.shape, generator=gen, dtype=mean.dtype)
         return _bernoulli(mean, gen)
@@ -228,7 +229,7 @@ class RBM(nn.Module):
         with _num_threads(1):
             for step in range(1, n_steps + 1):
                 mean = self.p_v(self.sample_h(v, gen))
-                v = mean + torch.randn(mean.shape, generator=gen) if self.visible == "gaussian" else _bernoulli(mean, gen)
+                v = self._sample_from_mean(mean, gen)
                 if step % record_every == 0:
                     records.append(mean)
         return torch.stack(records)
@@ -241,9 +242,9 @@ class RBM(nn.Module):
         _positive_int(n, "n")
         gen = make_generator(generator)
         if self.visible == "gaussian":
-            v = torch.randn(n, self.n_visible, generator=gen)
+            v = torch.randn(n, self.n_visible, generator=gen, dtype=self.W.dtype)
         else:
-            v = _bernoulli(torch.full((n, self.n_visible), 0.5), gen)
+            v = _bernoulli(torch.full((n, self.n_visible), 0.5, dtype=self.W.dtype), gen)
         with _num_threads(1):
             for _ in range(n_steps):
                 v = self.sample_v(self.sample_h(v, gen), gen)
@@ -256,7 +257,7 @@ class RBM(nn.Module):
         .. math::
             \log Z = \log \sum_h e^{-F(h)} = \log \sum_v e^{-F(v)} \qquad \text{(eq. rbm-log-z)}
 
-        Feasible up to about 20 units in that layer (:math:`2^{20}` states, about a second); beyond
+        Feasible up to about 20 units in that layer (:math:`2^{20}` states, a few seconds); beyond
         :data:`~dgm_course.evaluation.MAX_ENUMERATED_UNITS` it is a ``ValueError`` — use
         :func:`ais_log_partition`. Gaussian visible units are integrated in closed form, so the hidden
         layer is enumerated. Computed in float64.
@@ -305,6 +306,7 @@ class RBM(nn.Module):
             model's visible states ``(m, n_visible)``: pass them back as ``chain`` for PCD.
         """
         v = self._check_v(v)
+        _positive_int(k, "k")
         gen = make_generator(generator)
         with torch.no_grad():
             ph_data = self.p_h(v)  # (n, n_hidden), positive phase
@@ -398,13 +400,15 @@ class RBM(nn.Module):
         n_batches = len(data) // batch_size
         total_updates, update = epochs * n_batches, 0
         m = batch_size  # negative chains, persistent for PCD
-        h_model = _bernoulli(torch.full((m, self.n_hidden), 0.5), gen)  # (m, H) the chains' hidden states
+        dtype = W.dtype
+        h_model = _bernoulli(torch.full((m, self.n_hidden), 0.5, dtype=dtype), gen)  # (m, H) the chains' states
         history = RBMHistory()
         start = time.perf_counter()
         for epoch in tqdm(range(epochs), disable=not progress, desc="training RBM"):
             order = torch.randperm(len(data), generator=gen)[: n_batches * batch_size]
-            u_h = torch.rand(n_batches, k + 1, m, self.n_hidden, generator=gen)  # uniforms for h samples
-            noise_v = (torch.randn if gaussian else torch.rand)(n_batches, k, m, self.n_visible, generator=gen)
+            u_h = torch.rand(n_batches, k + 1, m, self.n_hidden, generator=gen, dtype=dtype)  # for h samples
+            noise_v = (torch.randn if gaussian else torch.rand)(n_batches, k, m, self.n_visible, generator=gen,
+                                                                 dtype=dtype)
             for v, uh, nv in zip(data[order].split(batch_size), u_h, noise_v):
                 eta = lr * (1 - update / total_updates) if lr_schedule == "linear" else lr
                 update += 1
@@ -428,7 +432,7 @@ class RBM(nn.Module):
             if callback is not None:
                 history.callback.append(callback(self, epoch))
             start = time.perf_counter()
-        history.fantasy = v_model
+        history.fantasy = v_model + 0.0  # (+0.0 turns the -0.0 that ceil gives into 0.0)
         return history
 
 
@@ -461,7 +465,7 @@ def ais_log_partition(rbm, n_temperatures=1000, n_runs=100, data=None, generator
 
     .. math::
         \log w \mathrel{+}= \log p^*_{\beta_k}(v_k) - \log p^*_{\beta_{k-1}}(v_k)
-        \qquad \text{(eq. ais-weight)}
+        \qquad \text{(eq. rbm-ais-weight)}
 
     and :math:`\hat Z = Z_0 \cdot \frac1R \sum_r w_r` is unbiased for :math:`Z` (Neal 2001), so
     :math:`\log \hat Z` is slightly biased low.
@@ -508,7 +512,7 @@ def ais_log_partition(rbm, n_temperatures=1000, n_runs=100, data=None, generator
         for beta_prev, beta in zip(betas[:-1], betas[1:]):
             a = v @ W.T + c  # (R, H) total input to the hidden units
             log_w += ((beta - beta_prev) * (v @ (b - b_A))
-                      + (F.softplus(beta * a) - F.softplus(beta_prev * a)).sum(1))  # eq. ais-weight
+                      + (F.softplus(beta * a) - F.softplus(beta_prev * a)).sum(1))  # eq. rbm-ais-weight
             if beta < 1:  # a Gibbs step that leaves p_beta invariant
                 h = _bernoulli(torch.sigmoid(beta * a), gen)
                 v = _bernoulli(torch.sigmoid((1 - beta) * b_A + beta * (h @ W + b)), gen)
