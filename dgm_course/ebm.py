@@ -79,7 +79,7 @@ class BoltzmannMachine(nn.Module):
     --------
     >>> bm = BoltzmannMachine(3, 2, generator=0)
     >>> v = all_binary_states(3)
-    >>> round(float(bm.log_prob(v).exp().sum()), 6)  # the 8 visible states sum to one
+    >>> round(float(bm.log_prob(v).detach().exp().sum()), 6)  # the 8 visible states sum to one
     1.0
     """
 
@@ -104,7 +104,7 @@ class BoltzmannMachine(nn.Module):
         b = torch.as_tensor(b, dtype=torch.get_default_dtype()) if not torch.is_tensor(b) else b
         nv = b.shape[0]
         nh = W.shape[1] if W is not None else (c.shape[0] if c is not None else 0)
-        model = cls(nv, nh, init_std=0.0).to(b.dtype)
+        model = cls(nv, nh, init_std=0.0, generator=0).to(b.dtype)
         given = {"R": R, "W": W, "S": S, "b": b, "c": c}
         with torch.no_grad():
             for name, value in given.items():
@@ -290,6 +290,11 @@ def exact_gradient(model, v):
     return {k: (pos[k] - neg[k]).to(getattr(model, k).dtype) for k in PARAMETER_NAMES}
 
 
+def gradient_distance(grad, other):
+    """Euclidean distance between two gradient dicts, over all parameters together."""
+    return float(torch.cat([(grad[k] - other[k]).flatten().double() for k in PARAMETER_NAMES]).norm())
+
+
 def mcmc_gradient(model, v, chains, *, n_sweeps=1, generator=None):
     r"""Estimate of the same gradient whose negative phase averages over Gibbs chains.
 
@@ -320,17 +325,42 @@ def pseudo_log_likelihood(model, v):
 
 
 def fit_boltzmann(model, data, *, method="exact", n_steps=500, lr=0.05, n_chains=100, n_sweeps=1,
-                  record_every=10, generator=None, progress=True):
-    r"""Train ``model`` on the rows of ``data`` with full-batch Adam steps on the mean log-likelihood.
+                  lr_decay=0.02, record_every=10, generator=None, progress=True):
+    r"""Train ``model`` on the rows of ``data`` by full-batch Adam steps on the mean log-likelihood.
 
-    ``method`` is ``"exact"`` (two-phase gradient with the exact negative phase), ``"mcmc"``
-    (negative phase from ``n_chains`` persistent Gibbs chains advanced ``n_sweeps`` sweeps per
-    step) or ``"pseudo_likelihood"`` (autograd of the mean pseudo-log-likelihood; fully visible
-    machines only). Returns the exact negative log-likelihood of ``data`` (nats per example)
-    every ``record_every`` steps, starting with step 0: a list of floats.
+    Parameters
+    ----------
+    model : BoltzmannMachine
+        Trained in place.
+    data : tensor of shape (N, n_visible)
+        Binary training examples.
+    method : {"exact", "mcmc", "pseudo_likelihood"}
+        ``"exact"``: the two-phase gradient with the exact negative phase; ``"mcmc"``: its negative
+        phase from ``n_chains`` persistent Gibbs chains advanced ``n_sweeps`` sweeps per step;
+        ``"pseudo_likelihood"``: autograd of the mean pseudo-log-likelihood (fully visible only).
+    n_steps : int
+        Parameter updates.
+    lr, lr_decay : float
+        Adam's learning rate at step t is ``lr / (1 + lr_decay * t)`` (a decay that tames the
+        noise of the MCMC gradient).
+    record_every : int
+        Steps between two evaluations of the exact negative log-likelihood.
+    generator : int or torch.Generator, optional
+        Seeds the chains.
+    progress : bool
+        Show a ``tqdm.auto`` progress bar.
+
+    Returns
+    -------
+    list of float
+        The exact negative log-likelihood of ``data`` (nats per example) at steps
+        0, record_every, 2 record_every, ..., n_steps.
     """
     if method not in ("exact", "mcmc", "pseudo_likelihood"):
         raise ValueError(f"method must be 'exact', 'mcmc' or 'pseudo_likelihood', got {method!r}")
+    if method == "pseudo_likelihood" and model.n_hidden:
+        raise ValueError(f"pseudo_likelihood training needs a fully visible machine (n_hidden=0), "
+                         f"got n_hidden={model.n_hidden}")
     _check_count(n_steps, "n_steps", 1)
     _check_count(record_every, "record_every", 1)
     _check_count(n_chains, "n_chains", 1)
@@ -338,6 +368,7 @@ def fit_boltzmann(model, data, *, method="exact", n_steps=500, lr=0.05, n_chains
     gen = make_generator(generator)
     chains = torch.randint(0, 2, (n_chains, model.n_units), generator=gen).float()
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+    schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda t: 1 / (1 + lr_decay * t))
     nll = []
     for step in tqdm(range(n_steps + 1), disable=not progress, desc=f"{method} gradient"):
         if step % record_every == 0:
@@ -356,4 +387,5 @@ def fit_boltzmann(model, data, *, method="exact", n_steps=500, lr=0.05, n_chains
             for name in PARAMETER_NAMES:
                 getattr(model, name).grad = -grad[name]  # ascend the log-likelihood
         optimizer.step()
+        schedule.step()
     return nll
