@@ -60,7 +60,24 @@ def execute_exercise(path, replacements=None, timeout=120):
     return outcomes
 
 
+def expect_feedback(path, wrong):
+    """Run the notebook with the wrong answers ``{question_id: (source, phrase)}`` and check that
+    each question's test cell fails with a message containing its ``phrase``."""
+    outcomes = execute_exercise(path, {q: source for q, (source, _) in wrong.items()})
+    for question, (_, phrase) in wrong.items():
+        outcome = outcomes[f"test_{question}"]
+        assert not outcome.passed, f"{question}: the wrong answer passed"
+        assert phrase in outcome.message, f"{question}: expected {phrase!r} in the feedback, got {outcome.message!r}"
+    return outcomes
+
+
 @pytest.fixture(scope="session")
 def run_exercise():
     """The function :func:`execute_exercise`, as a fixture."""
     return execute_exercise
+
+
+@pytest.fixture(scope="session")
+def check_feedback():
+    """The function :func:`expect_feedback`, as a fixture."""
+    return expect_feedback
