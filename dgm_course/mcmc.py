@@ -15,7 +15,8 @@ Each takes a seed or ``torch.Generator`` and returns a :class:`Chain` holding ev
 
 :class:`EnergyMLP` is a small neural energy :math:`E_\theta(x)` on the plane, trained by
 :func:`fit_ebm` with maximum likelihood whose negative samples come from short-run Langevin
-chains kept in a replay buffer (Du and Mordatch 2019; Nijkamp et al. 2019). In 2-D its
+chains kept in a replay buffer (Du and Mordatch 2019; Nijkamp et al. 2019), on random Fourier
+features of the input (Tancik et al. 2020). In 2-D its
 :math:`\log Z` is computed on a grid (``dgm_course.evaluation.grid_log_normalizer``).
 """
 import math
@@ -183,18 +184,33 @@ def histogram_kl(samples, mixture, *, lim=4.0, bins=24):
 class EnergyMLP(nn.Module):
     r"""A neural energy :math:`E_\theta : \mathbb R^2 \to \mathbb R`, density
     :math:`p_\theta(x) = e^{-E_\theta(x)}/Z_\theta`: an MLP with SiLU activations (smooth, so
-    that Langevin's gradients are) and ``n_layers`` hidden layers of width ``hidden``.
+    that Langevin's gradients are) and ``n_layers`` hidden layers of width ``hidden``, applied
+    to random Fourier features of the input (Tancik et al. 2020),
+
+    .. math:: \phi(x) = [\sin(x B), \cos(x B)], \qquad
+              B \in \mathbb R^{2 \times m},\ B_{ij} \sim \mathcal N(0, s^2) \text{ fixed},
+
+    with :math:`m` = ``n_features`` and :math:`s` = ``feature_scale``. A plain MLP on :math:`x`
+    learns smooth, low-frequency energies first; the features let it form sharper bumps
+    (``n_features=0`` feeds :math:`x` itself). :math:`B` is drawn from ``generator``, or from
+    PyTorch's global generator like the layers' weights.
 
     ``log_partition`` integrates :math:`e^{-E}` numerically on a grid over ``[-lim, lim]^2``,
     which in 2-D is exact to the grid's resolution; ``log_prob`` uses it.
     """
 
-    def __init__(self, hidden=64, n_layers=2, *, lim=4.0):
+    def __init__(self, hidden=64, n_layers=2, *, n_features=16, feature_scale=1.0, lim=4.0, generator=None):
         super().__init__()
         for name, value in (("hidden", hidden), ("n_layers", n_layers)):
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ValueError(f"{name} must be a positive integer, got {value!r}")
-        sizes = [2] + [hidden] * n_layers
+        if isinstance(n_features, bool) or not isinstance(n_features, int) or n_features < 0:
+            raise ValueError(f"n_features must be a non-negative integer, got {n_features!r}")
+        if not (isinstance(feature_scale, (int, float)) and feature_scale > 0):
+            raise ValueError(f"feature_scale must be a positive number, got {feature_scale!r}")
+        gen = make_generator(generator) if generator is not None else None
+        self.register_buffer("B", feature_scale * torch.randn(2, n_features, generator=gen))  # (2, m)
+        sizes = [2 * n_features if n_features else 2] + [hidden] * n_layers
         layers = []
         for a, b in zip(sizes[:-1], sizes[1:]):
             layers += [nn.Linear(a, b), nn.SiLU()]
@@ -210,7 +226,11 @@ class EnergyMLP(nn.Module):
     def energy(self, x):
         """:math:`E_\\theta(x)` of each row of ``x`` (shape (n, 2)): shape (n,)."""
         x = self._check(x)
-        return self.net(x.to(self.net[0].weight.dtype)).squeeze(1).to(x.dtype)
+        h = x.to(self.net[0].weight.dtype)  # (n, 2)
+        if self.B.shape[1]:
+            z = h @ self.B.to(h.dtype)  # (n, m)
+            h = torch.cat([torch.sin(z), torch.cos(z)], 1)  # (n, 2m)
+        return self.net(h).squeeze(1).to(x.dtype)
 
     def log_partition(self, n=300):
         r""":math:`\log Z_\theta = \log \int e^{-E_\theta(x)} dx` over ``[-lim, lim]^2`` by the
@@ -223,8 +243,8 @@ class EnergyMLP(nn.Module):
         return -self.energy(x) - self.log_partition(n).to(x.dtype)
 
 
-def fit_ebm(model, data, *, n_iters=800, batch_size=256, buffer_size=8192, n_langevin_steps=20,
-            step_size=0.05, reinit_prob=0.05, alpha=0.03, lr=3e-3, generator=None, progress=True):
+def fit_ebm(model, data, *, n_iters=1600, batch_size=256, buffer_size=8192, n_langevin_steps=15,
+            step_size=0.02, reinit_prob=0.05, alpha=0.03, lr=3e-3, generator=None, progress=True):
     r"""Maximum likelihood for an energy on the plane with short-run Langevin negatives.
 
     Each iteration draws ``batch_size`` data points and as many chain states from a replay
@@ -236,7 +256,12 @@ def fit_ebm(model, data, *, n_iters=800, batch_size=256, buffer_size=8192, n_lan
               + \alpha\, \overline{E_\theta(x^+)^2 + E_\theta(x^-)^2},
 
     whose gradient is minus the log-likelihood gradient (positive minus negative phase)
-    plus a small penalty that keeps the energies near zero (Du and Mordatch 2019).
+    plus a small penalty that keeps the energies near zero (Du and Mordatch 2019). The
+    learning rate decays from ``lr`` to zero along a cosine,
+    :math:`\eta_t = \eta_0 \frac12 (1 + \cos(\pi t / T))`, so that the last updates average the
+    noise of the short-run negatives instead of following it. The step size is small because
+    unadjusted Langevin samples a too-wide density at a finite step, and the model would
+    learn to compensate by being too narrow.
     Returns the list of losses; the final buffer is kept as ``model.buffer_`` (its states are
     approximate samples of the model).
     """
@@ -251,6 +276,7 @@ def fit_ebm(model, data, *, n_iters=800, batch_size=256, buffer_size=8192, n_lan
     lim = model.lim
     buffer = (2 * torch.rand(buffer_size, 2, generator=gen) - 1) * lim  # (buffer_size, 2)
     optimizer = torch.optim.Adam(model.parameters(), lr=lr, betas=(0.0, 0.999))
+    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, n_iters)
     log_density = lambda x: -model.energy(x)  # noqa: E731
     losses = []
     for _ in tqdm(range(n_iters), disable=not progress, desc="EBM"):
@@ -266,6 +292,7 @@ def fit_ebm(model, data, *, n_iters=800, batch_size=256, buffer_size=8192, n_lan
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
+        schedule.step()
         losses.append(float(loss.detach()))
     model.eval()
     model.buffer_ = buffer

@@ -87,6 +87,18 @@ def test_energy_mlp_log_prob_is_normalised_on_the_grid():
     assert model.energy(torch.zeros(7, 2)).shape == (7,)
 
 
+def test_energy_mlp_fourier_features():
+    model = EnergyMLP(8, 1, n_features=5, feature_scale=2.0, generator=0)
+    x = torch.randn(6, 2, generator=torch.Generator().manual_seed(1))
+    z = x @ model.B  # (6, 5)
+    expected = model.net(torch.cat([torch.sin(z), torch.cos(z)], 1)).squeeze(1)
+    assert model.B.shape == (2, 5) and model.net[0].in_features == 10
+    assert torch.allclose(model.energy(x), expected)
+    assert torch.equal(EnergyMLP(8, 1, n_features=5, feature_scale=2.0, generator=0).B, model.B)  # seeded
+    plain = EnergyMLP(8, 1, n_features=0)
+    assert plain.net[0].in_features == 2 and torch.allclose(plain.energy(x), plain.net(x).squeeze(1))
+
+
 def test_fit_ebm_moves_the_density_towards_the_data():
     ring = toy_distribution("ring", std=0.5)
     train, test = ring.sample(2000, generator=0), ring.sample(2000, generator=1)
@@ -107,6 +119,8 @@ BAD = [
     (lambda: metropolis_hastings(standard_normal, torch.zeros(3, 2), step_size=-1.0, n_steps=2), "step_size"),
     (lambda: histogram_kl(torch.zeros(5, 3), toy_distribution("ring")), r"shape \(n, 2\)"),
     (lambda: EnergyMLP(0), "hidden must be a positive integer"),
+    (lambda: EnergyMLP(8, n_features=-1), "n_features must be a non-negative integer, got -1"),
+    (lambda: EnergyMLP(8, feature_scale=0.0), "feature_scale must be a positive number, got 0.0"),
     (lambda: EnergyMLP(8).energy(torch.zeros(4, 3)), r"shape \(n, 2\), got \(4, 3\)"),
     (lambda: fit_ebm(EnergyMLP(8), torch.zeros(10, 2), n_iters=0), "n_iters"),
     (lambda: fit_ebm(EnergyMLP(8), torch.zeros(10, 2), reinit_prob=2.0), "reinit_prob"),
