@@ -23,7 +23,7 @@ import numpy as np
 import torch
 from torch.distributions import Categorical, Independent, MixtureSameFamily, Normal
 
-from dgm_course.utils import as_tensor, make_generator
+from dgm_course.utils import as_tensor, check_int, make_generator
 
 # ---------------------------------------------------------------------------------------
 # Digits
@@ -201,7 +201,7 @@ class GaussianMixture2D:
     def sample(self, n, generator=None):
         """``n`` samples, a float32 tensor of shape ``(n, 2)``; ``generator`` is a seed or a
         ``torch.Generator``."""
-        n = _check_count(n)
+        n = check_int(n, "n")
         gen = make_generator(generator)
         k = torch.multinomial(self.weights, n, replacement=True, generator=gen)  # (n,)
         eps = torch.randn(n, 2, generator=gen, dtype=torch.float64)
@@ -244,12 +244,6 @@ class GaussianMixture2D:
         """Monte Carlo estimate of the differential entropy :math:`-E_p[\\log p(x)]` in nats:
         the floor of the test negative log-likelihood that any model can reach."""
         return float(-self.log_prob(self.sample(n_samples, generator=generator).double()).mean())
-
-
-def _check_count(n, name="n"):
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
-        raise ValueError(f"{name} must be a non-negative integer, got {n!r}")
-    return int(n)
 
 
 def ring_of_gaussians(n_modes=8, radius=2.0, std=0.02):
@@ -316,9 +310,7 @@ class BarsAndStripes:
     """
 
     def __init__(self, size=3):
-        if isinstance(size, bool) or not isinstance(size, int) or not 2 <= size <= 5:
-            raise ValueError(f"size must be an integer from 2 to 5, got {size!r}")
-        self.size = size
+        self.size = size = check_int(size, "size", 2, 5)
         codes = torch.arange(2**size)
         lines = ((codes[:, None] >> torch.arange(size)) & 1).float()  # (2^size, size)
         stripes = lines[:, :, None].expand(-1, size, size)  # row i constant = lines[:, i]
@@ -337,7 +329,7 @@ class BarsAndStripes:
 
     def sample(self, n, generator=None):
         """``n`` patterns drawn uniformly with replacement: float32 of shape ``(n, size**2)``."""
-        n = _check_count(n)
+        n = check_int(n, "n")
         idx = torch.randint(self.n_patterns, (n,), generator=make_generator(generator))
         return self.patterns[idx].clone()
 

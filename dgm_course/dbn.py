@@ -24,8 +24,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from dgm_course.evaluation import MAX_ENUMERATED_UNITS, all_binary_states
-from dgm_course.rbm import RBM, _bernoulli, _num_threads, _positive_int
-from dgm_course.utils import make_generator
+from dgm_course.rbm import RBM, _bernoulli, _num_threads
+from dgm_course.utils import check_int, make_generator
 
 
 class DBN(nn.Module):
@@ -59,7 +59,7 @@ class DBN(nn.Module):
         if sizes is None or len(sizes) < 2:
             raise ValueError(f"layer_sizes must be a list of at least two layer sizes, got {layer_sizes!r}")
         for i, size in enumerate(sizes):
-            _positive_int(size, f"layer_sizes[{i}]")
+            check_int(size, f"layer_sizes[{i}]", 1)
         self.layer_sizes = sizes
         gen = make_generator(generator)
         self.rbms = nn.ModuleList(RBM(n_in, n_out, generator=gen) for n_in, n_out in zip(sizes[:-1], sizes[1:]))
@@ -107,9 +107,7 @@ class DBN(nn.Module):
         Returns the probabilities of layer ``n_layers`` (default: the top one), shape ``(n,
         layer_sizes[n_layers])``.
         """
-        n_layers = len(self.rbms) if n_layers is None else n_layers
-        if isinstance(n_layers, bool) or not isinstance(n_layers, int) or not 0 <= n_layers <= len(self.rbms):
-            raise ValueError(f"n_layers must be an integer from 0 to {len(self.rbms)}, got {n_layers!r}")
+        n_layers = check_int(len(self.rbms) if n_layers is None else n_layers, "n_layers", 0, len(self.rbms))
         x = self.rbms[0]._check_v(v, "v", binary=False)
         for rbm in self.rbms[:n_layers]:
             x = rbm.p_h(x)
@@ -123,7 +121,7 @@ class DBN(nn.Module):
         Returns binary visible samples of shape ``(n, layer_sizes[0])``, or with ``return_means`` the
         probabilities :math:`P(v = 1 \\mid h^1)` of the last step (smoother pictures).
         """
-        _positive_int(n, "n")
+        check_int(n, "n", 1)
         gen = make_generator(generator)
         x = self.rbms[-1].sample(n, n_steps=n_steps, generator=gen)  # (n, layer_sizes[-2])
         with _num_threads(1):
@@ -195,7 +193,7 @@ class DBN(nn.Module):
     def to_classifier(self, n_classes, *, generator=None):
         """Unroll into a classifier: the encoder of :meth:`to_autoencoder` and a new ``Linear`` output
         layer of ``n_classes`` logits (PyTorch's default initialisation, seeded by ``generator``)."""
-        _positive_int(n_classes, "n_classes")
+        check_int(n_classes, "n_classes", 1)
         layers = []
         for rbm in self.rbms:
             layers += [_linear(rbm.W, rbm.c), nn.Sigmoid()]

@@ -33,7 +33,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from dgm_course.evaluation import MAX_ENUMERATED_UNITS, all_binary_states, log_sum_exp_over_states
-from dgm_course.utils import make_generator
+from dgm_course.utils import check_int, make_generator
 
 PARAMETER_NAMES = ("R", "W", "S", "b", "c")
 
@@ -41,12 +41,6 @@ PARAMETER_NAMES = ("R", "W", "S", "b", "c")
 def _symmetric(A):
     """The symmetric, zero-diagonal part of a square matrix: (A + A^T)/2 with diag 0."""
     return 0.5 * (A + A.T) * (1 - torch.eye(A.shape[0], dtype=A.dtype, device=A.device))
-
-
-def _check_count(value, name, minimum=0):
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
-    return value
 
 
 class BoltzmannMachine(nn.Module):
@@ -85,8 +79,8 @@ class BoltzmannMachine(nn.Module):
 
     def __init__(self, n_visible, n_hidden=0, *, init_std=0.1, generator=None):
         super().__init__()
-        _check_count(n_visible, "n_visible", 1)
-        _check_count(n_hidden, "n_hidden", 0)
+        check_int(n_visible, "n_visible", 1)
+        check_int(n_hidden, "n_hidden", 0)
         if not init_std >= 0:
             raise ValueError(f"init_std must be >= 0, got {init_std!r}")
         gen = make_generator(generator)
@@ -231,8 +225,8 @@ class BoltzmannMachine(nn.Module):
     def sample(self, n, *, n_sweeps=200, generator=None, return_hidden=False):
         """``n`` visible samples from independent Gibbs chains started at uniform random states
         and run ``n_sweeps`` sweeps: shape (n, n_visible) (and the hidden states if asked)."""
-        _check_count(n, "n")
-        _check_count(n_sweeps, "n_sweeps")
+        check_int(n, "n")
+        check_int(n_sweeps, "n_sweeps")
         gen = make_generator(generator)
         x = torch.randint(0, 2, (n, self.n_units), generator=gen).float()
         v, h = x[:, : self.n_visible], x[:, self.n_visible:]
@@ -361,9 +355,9 @@ def fit_boltzmann(model, data, *, method="exact", n_steps=500, lr=0.05, n_chains
     if method == "pseudo_likelihood" and model.n_hidden:
         raise ValueError(f"pseudo_likelihood training needs a fully visible machine (n_hidden=0), "
                          f"got n_hidden={model.n_hidden}")
-    _check_count(n_steps, "n_steps", 1)
-    _check_count(record_every, "record_every", 1)
-    _check_count(n_chains, "n_chains", 1)
+    check_int(n_steps, "n_steps", 1)
+    check_int(record_every, "record_every", 1)
+    check_int(n_chains, "n_chains", 1)
     data = model._check_binary(data, "data", model.n_visible)
     gen = make_generator(generator)
     chains = torch.randint(0, 2, (n_chains, model.n_units), generator=gen).float()

@@ -10,6 +10,8 @@ import math
 
 import torch
 
+from dgm_course.utils import check_int
+
 MAX_ENUMERATED_UNITS = 22
 """The most binary units :func:`all_binary_states` enumerates (4,194,304 states)."""
 
@@ -29,8 +31,7 @@ def all_binary_states(n_units, dtype=torch.float32):
 
 
 def _check_n_units(n_units):
-    if isinstance(n_units, bool) or not isinstance(n_units, int) or n_units < 0:
-        raise ValueError(f"n_units must be a non-negative integer, got {n_units!r}")
+    check_int(n_units, "n_units")
     if n_units > MAX_ENUMERATED_UNITS:
         raise ValueError(
             f"enumerating {n_units} binary units means 2**{n_units} = {2**n_units:,} states; "

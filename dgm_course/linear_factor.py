@@ -30,7 +30,7 @@ import numpy as np
 import torch
 from sklearn.exceptions import ConvergenceWarning, NotFittedError
 
-from dgm_course.utils import make_generator
+from dgm_course.utils import check_int, make_generator
 
 LOG_2PI = math.log(2 * math.pi)
 
@@ -57,14 +57,6 @@ def _as_data(X, name="X", n_features=None, min_rows=1):
         raise ValueError(f"{name} must have {n_features} features (columns) like the data the model was "
                          f"fitted on, got shape {X.shape}")
     return X
-
-
-def _check_int(value, name, low, high=None):
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low or (
-            high is not None and value > high):
-        bounds = f"between {low} and {high}" if high is not None else f">= {low}"
-        raise ValueError(f"{name} must be an integer {bounds}, got {value!r}")
-    return int(value)
 
 
 def _check_tol(tol):
@@ -187,11 +179,11 @@ class _LinearGaussian:
     ``_psi()`` (the noise variances, shape (d,))."""
 
     def _check_params(self, n_features):
-        q = _check_int(self.n_components, "n_components", 1)
+        q = check_int(self.n_components, "n_components", 1)
         if q >= n_features:
             raise ValueError(f"n_components must be between 1 and n_features - 1 = {n_features - 1} (the noise "
                              f"is estimated from the directions the factors leave out), got {q}")
-        _check_int(self.max_iter, "max_iter", 1)
+        check_int(self.max_iter, "max_iter", 1)
         _check_tol(self.tol)
         return q
 
@@ -297,7 +289,7 @@ class _LinearGaussian:
         H : array of shape (n, q), only if ``return_latent``
         """
         self._check_fitted()
-        n = _check_int(n, "n", 0)
+        n = check_int(n, "n", 0)
         gen = make_generator(generator)
         d, q = self.W_.shape
         H = torch.randn(n, q, generator=gen, dtype=torch.float64).numpy()  # (n, q)

@@ -28,7 +28,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from dgm_course.evaluation import grid_log_normalizer
-from dgm_course.utils import make_generator
+from dgm_course.utils import check_int, make_generator
 
 
 @dataclass
@@ -57,8 +57,7 @@ def _check_sampler(x0, step_size, n_steps, temperature):
                          f"{tuple(x0.shape) if torch.is_tensor(x0) else type(x0).__name__}")
     if not (isinstance(step_size, (int, float)) and step_size > 0):
         raise ValueError(f"step_size must be a positive number, got {step_size!r}")
-    if isinstance(n_steps, bool) or not isinstance(n_steps, int) or n_steps < 0:
-        raise ValueError(f"n_steps must be a non-negative integer, got {n_steps!r}")
+    check_int(n_steps, "n_steps")
     if not (isinstance(temperature, (int, float)) and temperature > 0):
         raise ValueError(f"temperature must be a positive number, got {temperature!r}")
 
@@ -201,11 +200,9 @@ class EnergyMLP(nn.Module):
 
     def __init__(self, hidden=64, n_layers=2, *, n_features=16, feature_scale=1.0, lim=4.0, generator=None):
         super().__init__()
-        for name, value in (("hidden", hidden), ("n_layers", n_layers)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name} must be a positive integer, got {value!r}")
-        if isinstance(n_features, bool) or not isinstance(n_features, int) or n_features < 0:
-            raise ValueError(f"n_features must be a non-negative integer, got {n_features!r}")
+        check_int(hidden, "hidden", 1)
+        check_int(n_layers, "n_layers", 1)
+        check_int(n_features, "n_features")
         if not (isinstance(feature_scale, (int, float)) and feature_scale > 0):
             raise ValueError(f"feature_scale must be a positive number, got {feature_scale!r}")
         gen = make_generator(generator) if generator is not None else None
@@ -268,8 +265,7 @@ def fit_ebm(model, data, *, n_iters=1600, batch_size=256, buffer_size=8192, n_la
     data = model._check(data)
     for name, value in (("n_iters", n_iters), ("batch_size", batch_size), ("buffer_size", buffer_size),
                         ("n_langevin_steps", n_langevin_steps)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        check_int(value, name, 1)
     if not 0 <= reinit_prob <= 1:
         raise ValueError(f"reinit_prob must be in [0, 1], got {reinit_prob!r}")
     gen = make_generator(generator)

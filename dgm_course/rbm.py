@@ -35,15 +35,9 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from dgm_course.evaluation import MAX_ENUMERATED_UNITS, log_sum_exp_over_states
-from dgm_course.utils import as_tensor, log_mean_exp, make_generator
+from dgm_course.utils import as_tensor, check_int, log_mean_exp, make_generator
 
 VISIBLE_TYPES = ("binary", "gaussian")
-
-
-def _positive_int(value, name):
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    return value
 
 
 @contextmanager
@@ -109,8 +103,8 @@ class RBM(nn.Module):
 
     def __init__(self, n_visible, n_hidden, *, visible="binary", init_std=0.01, generator=None):
         super().__init__()
-        _positive_int(n_visible, "n_visible")
-        _positive_int(n_hidden, "n_hidden")
+        check_int(n_visible, "n_visible", 1)
+        check_int(n_hidden, "n_hidden", 1)
         if visible not in VISIBLE_TYPES:
             raise ValueError(f"visible must be one of {VISIBLE_TYPES}, got {visible!r}")
         if not init_std >= 0:
@@ -222,8 +216,8 @@ class RBM(nn.Module):
         n_visible)``. The chain itself moves through binary states.
         """
         v = self._check_v(v0, "v0")
-        _positive_int(n_steps, "n_steps")
-        _positive_int(record_every, "record_every")
+        check_int(n_steps, "n_steps", 1)
+        check_int(record_every, "record_every", 1)
         gen = make_generator(generator)
         records = [v.clone()]
         with _num_threads(1):
@@ -239,7 +233,7 @@ class RBM(nn.Module):
         """``n`` visible samples after ``n_steps`` of block Gibbs sampling from uniform random binary
         (or standard normal) states: shape ``(n, n_visible)``. Samples are only as good as the chain's
         mixing (see the chapter's mixing figure)."""
-        _positive_int(n, "n")
+        check_int(n, "n", 1)
         gen = make_generator(generator)
         if self.visible == "gaussian":
             v = torch.randn(n, self.n_visible, generator=gen, dtype=self.W.dtype)
@@ -306,7 +300,7 @@ class RBM(nn.Module):
             model's visible states ``(m, n_visible)``: pass them back as ``chain`` for PCD.
         """
         v = self._check_v(v)
-        _positive_int(k, "k")
+        check_int(k, "k", 1)
         gen = make_generator(generator)
         with torch.no_grad():
             ph_data = self.p_h(v)  # (n, n_hidden), positive phase
@@ -376,7 +370,7 @@ class RBM(nn.Module):
         if lr_schedule not in ("linear", "constant"):
             raise ValueError(f"lr_schedule must be 'linear' or 'constant', got {lr_schedule!r}")
         for name, value in (("k", k), ("epochs", epochs), ("batch_size", batch_size)):
-            _positive_int(value, name)
+            check_int(value, name, 1)
         if batch_size > len(data):
             raise ValueError(f"batch_size must be at most the number of examples ({len(data)}), got {batch_size}")
         if not lr > 0:
@@ -493,8 +487,8 @@ def ais_log_partition(rbm, n_temperatures=1000, n_runs=100, data=None, generator
     """
     if not isinstance(rbm, RBM) or rbm.visible != "binary":
         raise ValueError(f"rbm must be an RBM with binary visible units, got {rbm!r}")
-    _positive_int(n_temperatures, "n_temperatures")
-    _positive_int(n_runs, "n_runs")
+    check_int(n_temperatures, "n_temperatures", 1)
+    check_int(n_runs, "n_runs", 1)
     W, b, c = rbm.W.detach().double(), rbm.b.detach().double(), rbm.c.detach().double()
     if data is None:
         b_A = torch.zeros_like(b)

@@ -14,8 +14,7 @@ model can express.
 import torch
 
 from dgm_course.evaluation import all_binary_states
-from dgm_course.linear_factor import _check_int
-from dgm_course.utils import make_generator
+from dgm_course.utils import check_int, make_generator
 
 
 
@@ -70,7 +69,7 @@ class SigmoidBeliefNet(torch.nn.Module):
     def sample(self, n, generator=None, *, return_hidden=False):
         """``n`` ancestral samples of the visible layer: float tensor of shape (n, n_visible);
         with ``return_hidden``, also the list of hidden layers (top first)."""
-        n = _check_int(n, "n", 0)
+        n = check_int(n, "n", 0)
         gen = make_generator(generator)
 
         def bernoulli(logits):  # one uniform per unit: u < sigma(a) with probability sigma(a)
@@ -117,7 +116,7 @@ def bars_and_stripes_sbn(size=4, gain=12.0):
     :math:`\sigma(-\text{gain}) \approx 0` otherwise; a pixel is (nearly) an OR of its row
     and its column unit. ``gain`` sets how close to deterministic the net is.
     """
-    s = _check_int(size, "size", 2, 5)
+    s = check_int(size, "size", 2, 5)
     g = float(gain)
     rows = torch.arange(s).repeat_interleave(s)  # row index of each pixel, (s*s,)
     cols = torch.arange(s).repeat(s)

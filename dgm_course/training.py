@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import torch
 from tqdm.auto import tqdm
 
-from dgm_course.utils import make_generator
+from dgm_course.utils import check_int, make_generator
 
 
 @dataclass
@@ -90,9 +90,8 @@ def fit(model, loss_fn, train_data, *, val_data=None, epochs=20, batch_size=64, 
     train_data = _as_tuple(train_data, "train_data")
     if val_data is not None:
         val_data = _as_tuple(val_data, "val_data")
-    for name, value in (("epochs", epochs), ("batch_size", batch_size)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    check_int(epochs, "epochs", 1)
+    check_int(batch_size, "batch_size", 1)
     if patience is not None and val_data is None:
         raise ValueError("patience (early stopping) needs val_data, got val_data=None")
     if optimizer is None:

@@ -41,6 +41,27 @@ def seed_everything(seed):
     return torch.Generator().manual_seed(seed)
 
 
+def check_int(value, name, minimum=0, maximum=None):
+    """``value`` as an ``int`` if it is an integer in ``[minimum, maximum]``, else a ``ValueError``.
+
+    The message names the argument, the range and what was given, e.g. ``"n must be a
+    non-negative integer, got -1"``.
+
+    Examples
+    --------
+    >>> check_int(3, "n_hidden", minimum=1)
+    3
+    """
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum or (
+            maximum is not None and value > maximum):
+        if maximum is not None:
+            expected = f"an integer from {minimum} to {maximum}"
+        else:
+            expected = {0: "a non-negative integer", 1: "a positive integer"}.get(minimum, f"an integer >= {minimum}")
+        raise ValueError(f"{name} must be {expected}, got {value!r}")
+    return int(value)
+
+
 def make_generator(seed=None, device="cpu"):
     """A ``torch.Generator``: seeded when ``seed`` is an int, passed through when it is one.
 

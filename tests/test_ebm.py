@@ -182,8 +182,8 @@ def test_from_parameters_sets_the_parameters():
 
 
 BAD = [
-    (lambda: BoltzmannMachine(0), "n_visible must be an integer >= 1"),
-    (lambda: BoltzmannMachine(3, -1), "n_hidden must be an integer >= 0"),
+    (lambda: BoltzmannMachine(0), "n_visible must be a positive integer"),
+    (lambda: BoltzmannMachine(3, -1), "n_hidden must be a non-negative integer"),
     (lambda: BoltzmannMachine(2.5), "n_visible"),
     (lambda: BoltzmannMachine(3, init_std=-1.0), "init_std"),
     (lambda: BoltzmannMachine(3).log_prob(torch.full((2, 3), 0.5)), "binary"),

@@ -204,8 +204,8 @@ def test_dequantize():
     ({}, np.array([[1.0, np.nan, 2.0], [0.0, 1.0, 2.0]]), "NaN"),
     ({}, np.ones((1, 5)), "at least 2"),
     ({}, "abc", "2-D|array of numbers"),
-    ({"n_components": 0}, None, "n_components must be an integer >= 1"),
-    ({"n_components": 2.0}, None, "n_components must be an integer"),
+    ({"n_components": 0}, None, "n_components must be a positive integer"),
+    ({"n_components": 2.0}, None, "n_components must be a positive integer, got 2.0"),
     ({"n_components": 7}, None, "between 1 and n_features - 1 = 6"),
     ({"n_components": 9}, None, "between 1 and n_features - 1 = 6"),
     ({"max_iter": 0}, None, "max_iter"),
@@ -238,8 +238,8 @@ def test_ppca_rejects_data_of_too_low_rank():
     (lambda m: m.score_samples(np.ones((3, 5))), "7 features"),
     (lambda m: m.posterior(np.ones(7)), "2-D"),
     (lambda m: m.inverse_transform(np.ones((3, 3))), "2 features"),
-    (lambda m: m.sample(-1), "n must be an integer"),
-    (lambda m: m.sample(2.5), "n must be an integer"),
+    (lambda m: m.sample(-1), "n must be a non-negative integer, got -1"),
+    (lambda m: m.sample(2.5), "n must be a non-negative integer, got 2.5"),
 ])
 def test_bad_arguments_to_a_fitted_model(fitted, call, match):
     with pytest.raises(ValueError, match=match):
