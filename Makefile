@@ -1,7 +1,8 @@
 # Deep Generative Models — an executable course.
 #   make book   set up .venv and build the HTML book (_build/html/index.html)
 #   make test   set up .venv and run every test: library, chapters (nbval), exercises, grading
-# Both need only Python 3.11 and the package registries; everything goes into .venv.
+#   make test-fast  the library's tests without the slow ones (the development loop)
+# All need only Python 3.11 and the package registries; everything goes into .venv.
 
 PYTHON ?= python3.11
 VENV   := .venv
@@ -9,7 +10,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 NBVAL  := --nbval-current-env --nbval-cell-timeout=600
 
-.PHONY: setup book test test-lib test-chapters test-solutions exercises execute bench lab clean
+.PHONY: setup book test test-fast test-lib test-chapters test-solutions exercises execute bench lab clean
 
 setup: $(STAMP)
 
@@ -29,6 +30,10 @@ test: setup
 	$(BIN)/python -m pytest tests dgm_course
 	$(BIN)/python -m pytest $(NBVAL) --nbval chapters --nbval-sanitize-with tests/sanitize.cfg
 	$(BIN)/python -m pytest $(NBVAL) --nbval-lax solutions
+
+# The library's tests without those marked slow (or needing a browser): seconds, not minutes.
+test-fast: setup
+	$(BIN)/python -m pytest -m "not slow and not browser" tests dgm_course
 
 # Regenerate the student releases exercises/NN_name/ from the nbgrader sources solutions/NN_name/.
 exercises: setup

@@ -21,9 +21,12 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from torch import nn
 from torch.distributions import Categorical, Independent, MixtureSameFamily, Normal
 
-from dgm_course.utils import as_tensor, check_int, make_generator
+from dgm_course.utils import make_generator
+from dgm_course.validation import (check_bool, check_choice, check_data, check_int,
+                                   check_positive, model_dtype)
 
 # ---------------------------------------------------------------------------------------
 # Digits
@@ -65,12 +68,10 @@ def load_digits(split="train", *, binary=False, return_labels=False):
     >>> tuple(x.shape), x.dtype, sorted(x.unique().tolist())
     ((350, 64), torch.float32, [0.0, 1.0])
     """
-    if split == "all":
-        start, stop = 0, 1797
-    elif split in DIGITS_SPLITS:
-        start, stop = DIGITS_SPLITS[split]
-    else:
-        raise ValueError(f"split must be one of 'train', 'val', 'test' or 'all', got {split!r}")
+    check_choice(split, "split", (*DIGITS_SPLITS, "all"))
+    binary = check_bool(binary, "binary")
+    return_labels = check_bool(return_labels, "return_labels")
+    start, stop = DIGITS_SPLITS.get(split, (0, 1797))
     images, labels = _digits_arrays()
     x = torch.from_numpy(images[start:stop].copy())
     if binary:
@@ -80,7 +81,7 @@ def load_digits(split="train", *, binary=False, return_labels=False):
     return x
 
 
-def dequantize(x, generator=None, levels=17):
+def dequantize(x, *, generator=None, levels=17):
     r"""Uniformly dequantized grey levels :math:`y = (x + u) / L`, :math:`u \sim U(0, 1)^d`.
 
     A Gaussian density fitted to the digits' 17 discrete grey levels can reach any height on
@@ -98,10 +99,8 @@ def dequantize(x, generator=None, levels=17):
     -------
     tensor of shape (n, d), float64
     """
-    x = as_tensor(x, name="x", dtype=torch.float64, ndim=2).double()
-    if bool(((x < 0) | (x > levels - 1) | (x != x.round())).any()):
-        raise ValueError(f"x must hold integer levels 0 to {levels - 1}, got values in [{float(x.min())}, "
-                         f"{float(x.max())}]")
+    levels = check_int(levels, "levels", minimum=2)
+    x = check_data(x, "x", support="levels", levels=levels, dtype=torch.float64)
     u = torch.rand(x.shape, generator=make_generator(generator), dtype=torch.float64)
     return (x + u) / levels
 
@@ -132,6 +131,7 @@ def load_mnist(images_path, labels_path=None, *, binary=False):
     With ``binary=True`` pixels are 0/1 (grey level ≥ 128). With ``labels_path``, also returns
     the labels as an int64 tensor of shape ``(n,)``.
     """
+    binary = check_bool(binary, "binary")
     images = load_idx(images_path)
     if images.ndim != 3:
         raise ValueError(f"expected images of shape (n, rows, cols) in {images_path}, got shape {images.shape}")
@@ -150,7 +150,7 @@ def load_mnist(images_path, labels_path=None, *, binary=False):
 # 2-D toy distributions
 
 
-class GaussianMixture2D:
+class GaussianMixture2D(nn.Module):
     r"""A mixture of isotropic Gaussians in the plane, with exact density and score.
 
     .. math::
@@ -159,6 +159,11 @@ class GaussianMixture2D:
 
     where :math:`r_k(x) = \pi_k \mathcal N(x; \mu_k, \sigma_k^2 I) / p(x)` are the
     responsibilities.
+
+    A reference distribution, not a learned model: its means, standard deviations and
+    weights are float64 buffers (no parameters), so inputs are converted to float64 (the
+    library's dtype rule) and :meth:`log_prob` and :meth:`score` are float64. Samples are
+    float32, like every data set of the course.
 
     Parameters
     ----------
@@ -171,26 +176,30 @@ class GaussianMixture2D:
         Shown in plots and ``repr``.
     """
 
-    def __init__(self, means, stds, weights=None, name="mixture"):
-        means = as_tensor(means, name="means", dtype=torch.float64, ndim=2).double()
-        if means.shape[1] != 2 or means.shape[0] == 0:
-            raise ValueError(f"means must have shape (n_components, 2), got {tuple(means.shape)}")
+    def __init__(self, means, stds, weights=None, *, name="mixture"):
+        super().__init__()
+        means = check_data(means, "means", n_features=2, dtype=torch.float64, min_rows=1)
         k = means.shape[0]
-        stds = torch.as_tensor(stds, dtype=torch.float64).expand(k).clone()
-        if not bool((stds > 0).all()):
-            raise ValueError(f"stds must be positive, got minimum {float(stds.min())}")
+        if isinstance(stds, (list, tuple)) or getattr(stds, "ndim", 0) > 0:
+            stds = check_data(stds, "stds", ndim=1, dtype=torch.float64)
+        else:
+            stds = torch.tensor(check_positive(stds, "stds"), dtype=torch.float64)
+        if stds.dim() == 1 and stds.shape != (k,) or not bool((stds > 0).all()):
+            raise ValueError(f"stds must be a positive number or {k} positive numbers, got "
+                             f"{stds.tolist()}")
         if weights is None:
             weights = torch.full((k,), 1.0 / k, dtype=torch.float64)
-        weights = torch.as_tensor(weights, dtype=torch.float64)
+        weights = check_data(weights, "weights", ndim=1, dtype=torch.float64)
         if weights.shape != (k,) or bool((weights < 0).any()) or float(weights.sum()) <= 0:
-            raise ValueError(f"weights must be {k} non-negative numbers with a positive sum, got {weights}")
-        self.means = means  # (K, 2)
-        self.stds = stds  # (K,)
-        self.weights = weights / weights.sum()  # (K,)
+            raise ValueError(f"weights must be {k} non-negative numbers with a positive sum, "
+                             f"got {weights.tolist()}")
+        self.register_buffer("means", means.clone())  # (K, 2)
+        self.register_buffer("stds", stds.expand(k).clone())  # (K,)
+        self.register_buffer("weights", weights / weights.sum())  # (K,)
         self.name = name
 
-    def __repr__(self):
-        return f"GaussianMixture2D(name={self.name!r}, n_components={len(self.weights)})"
+    def extra_repr(self):
+        return f"name={self.name!r}, n_components={len(self.weights)}"
 
     @property
     def distribution(self):
@@ -198,52 +207,53 @@ class GaussianMixture2D:
         components = Independent(Normal(self.means, self.stds[:, None].expand(-1, 2)), 1)
         return MixtureSameFamily(Categorical(probs=self.weights), components)
 
-    def sample(self, n, generator=None):
+    def sample(self, n, *, generator=None):
         """``n`` samples, a float32 tensor of shape ``(n, 2)``; ``generator`` is a seed or a
         ``torch.Generator``."""
         n = check_int(n, "n")
         gen = make_generator(generator)
+        if n == 0:
+            return torch.zeros(0, 2)
         k = torch.multinomial(self.weights, n, replacement=True, generator=gen)  # (n,)
         eps = torch.randn(n, 2, generator=gen, dtype=torch.float64)
         return (self.means[k] + self.stds[k, None] * eps).float()
 
-    def _check_points(self, x):
-        x = as_tensor(x, name="x", ndim=2)
-        if x.shape[1] != 2:
-            raise ValueError(f"x must have shape (n, 2), got {tuple(x.shape)}")
-        return x
-
     def _log_joint(self, x64):
-        # log pi_k + log N(x; mu_k, s_k^2 I) for a chunk: (n, K); |x - mu|^2 expanded into a matmul
+        # log pi_k + log N(x; mu_k, s_k^2 I) for a chunk: (n, K); |x - mu|^2 as a matmul
         sq = (x64**2).sum(1, keepdim=True) - 2 * x64 @ self.means.T + (self.means**2).sum(1)
         var = self.stds**2
         return torch.log(self.weights) - 0.5 * sq / var - torch.log(2 * math.pi * var)
 
-    def log_prob(self, x, chunk_size=8192):
-        r"""Exact log-density of each row of ``x`` (shape ``(n, 2)``), in nats: shape ``(n,)``.
+    def log_prob(self, x, *, chunk_size=8192):
+        r"""Exact log-density of each row of ``x`` (shape ``(n, 2)``), in nats: shape ``(n,)``,
+        float64.
 
-        :math:`\log p(x) = \operatorname{logsumexp}_k [\log \pi_k + \log \mathcal N(x; \mu_k, \sigma_k^2 I)]`,
-        computed in float64 (the tests compare it with :attr:`distribution`) and returned in
-        the dtype of ``x``.
+        :math:`\log p(x) = \operatorname{logsumexp}_k [\log \pi_k + \log \mathcal N(x; \mu_k,
+        \sigma_k^2 I)]`. Differentiable with respect to ``x`` (the mixture has no parameters);
+        the tests compare it with :attr:`distribution` and its gradient with :meth:`score`.
         """
-        x = self._check_points(x)
-        out = [torch.logsumexp(self._log_joint(c.double()), dim=1) for c in x.split(chunk_size)]
-        return torch.cat(out).to(x.dtype) if out else x.new_zeros(0)
+        x = check_data(x, "x", n_features=2, dtype=torch.float64)
+        chunk_size = check_int(chunk_size, "chunk_size", 1)
+        out = [torch.logsumexp(self._log_joint(c), dim=1) for c in x.split(chunk_size)]
+        return torch.cat(out) if out else x.new_zeros(0)
 
-    def score(self, x, chunk_size=8192):
-        r"""Exact score :math:`\nabla_x \log p(x)` of each row of ``x``: shape ``(n, 2)``."""
-        x = self._check_points(x)
+    def score(self, x, *, chunk_size=8192):
+        r"""Exact score :math:`\nabla_x \log p(x)` of each row of ``x``: shape ``(n, 2)``,
+        float64."""
+        x = check_data(x, "x", n_features=2, dtype=torch.float64)
+        chunk_size = check_int(chunk_size, "chunk_size", 1)
         out = []
         for c in x.split(chunk_size):
-            c64 = c.double()
-            r = torch.softmax(self._log_joint(c64), dim=1)  # responsibilities (n, K)
-            out.append(((r / self.stds**2)[:, :, None] * (self.means[None] - c64[:, None, :])).sum(1))
-        return torch.cat(out).to(x.dtype) if out else x.new_zeros(0, 2)
+            r = torch.softmax(self._log_joint(c), dim=1)  # responsibilities (n, K)
+            diff = self.means[None] - c[:, None, :]  # (n, K, 2)
+            out.append(((r / self.stds**2)[:, :, None] * diff).sum(1))
+        return torch.cat(out) if out else x.new_zeros(0, 2)
 
-    def entropy(self, n_samples=100_000, generator=0):
+    def entropy(self, n_samples=100_000, *, generator=0):
         """Monte Carlo estimate of the differential entropy :math:`-E_p[\\log p(x)]` in nats:
         the floor of the test negative log-likelihood that any model can reach."""
-        return float(-self.log_prob(self.sample(n_samples, generator=generator).double()).mean())
+        n_samples = check_int(n_samples, "n_samples", 1)
+        return float(-self.log_prob(self.sample(n_samples, generator=generator)).mean())
 
 
 def ring_of_gaussians(n_modes=8, radius=2.0, std=0.02):
@@ -292,8 +302,7 @@ def toy_distribution(name, **kwargs):
     >>> tuple(ring.sample(5, generator=0).shape)
     (5, 2)
     """
-    if name not in TOYS:
-        raise ValueError(f"unknown toy distribution {name!r}; expected one of {sorted(TOYS)}")
+    check_choice(name, "name", sorted(TOYS))
     return TOYS[name](**kwargs)
 
 
@@ -301,22 +310,27 @@ def toy_distribution(name, **kwargs):
 # Bars and stripes
 
 
-class BarsAndStripes:
+class BarsAndStripes(nn.Module):
     """The uniform distribution over the ``size``×``size`` bars-and-stripes images.
 
     An image is a *stripe* pattern if every row is constant, a *bar* pattern if every column
     is; there are :math:`2 \\cdot 2^{size} - 2` distinct ones (all-off and all-on are both).
-    Images are flattened row by row to vectors of length ``size**2``.
+    Images are flattened row by row to vectors of length ``size**2``. The patterns are a
+    float32 buffer, so inputs are converted to float32.
     """
 
     def __init__(self, size=3):
+        super().__init__()
         self.size = size = check_int(size, "size", 2, 5)
         codes = torch.arange(2**size)
         lines = ((codes[:, None] >> torch.arange(size)) & 1).float()  # (2^size, size)
         stripes = lines[:, :, None].expand(-1, size, size)  # row i constant = lines[:, i]
         bars = lines[:, None, :].expand(-1, size, size)  # column j constant = lines[:, j]
         patterns = torch.cat([stripes, bars]).reshape(-1, size * size)
-        self.patterns = torch.unique(patterns, dim=0)  # (n_patterns, size**2), sorted
+        self.register_buffer("patterns", torch.unique(patterns, dim=0))  # (K, size**2), sorted
+
+    def extra_repr(self):
+        return f"size={self.size}"
 
     @property
     def n_patterns(self):
@@ -327,16 +341,17 @@ class BarsAndStripes:
         """Entropy of the uniform distribution over the patterns, in nats: :math:`\\log K`."""
         return math.log(self.n_patterns)
 
-    def sample(self, n, generator=None):
+    def sample(self, n, *, generator=None):
         """``n`` patterns drawn uniformly with replacement: float32 of shape ``(n, size**2)``."""
         n = check_int(n, "n")
         idx = torch.randint(self.n_patterns, (n,), generator=make_generator(generator))
         return self.patterns[idx].clone()
 
     def log_prob(self, x):
-        """``-log K`` for rows that are bars-and-stripes patterns, ``-inf`` for the others."""
-        x = as_tensor(x, name="x", ndim=2)
-        if x.shape[1] != self.size**2:
-            raise ValueError(f"x must have shape (n, {self.size**2}), got {tuple(x.shape)}")
+        """``-log K`` for rows of binary ``x`` (n, size**2) that are bars-and-stripes
+        patterns, ``-inf`` for the others: shape ``(n,)``, nats. Not differentiable (it is
+        piecewise constant)."""
+        x = check_data(x, "x", n_features=self.size**2, support="binary",
+                       dtype=model_dtype(self))
         member = (x[:, None, :] == self.patterns[None]).all(-1).any(-1)
         return torch.where(member, -self.entropy, -math.inf).to(x.dtype)

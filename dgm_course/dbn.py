@@ -6,26 +6,32 @@ sigmoid belief-net layers:
 
 .. math::
     P(v, h^1, \dots, h^L) = P(h^{L-1}, h^L) \prod_{l=0}^{L-2} P(h^l \mid h^{l+1}),
-    \qquad P(h^l_i = 1 \mid h^{l+1}) = \sigma(b^{l}_i + W^{l+1}_{:,i} \cdot h^{l+1}).
+    \qquad P(h^l = 1 \mid h^{l+1}) = \sigma(b^{l+1} + h^{l+1} W^{(l+1)\top})
+    \qquad \text{(eq. rbm-dbn)}
+
+where ``rbms[l]`` holds :math:`W^{(l+1)}` of shape ``(n_below, n_above)`` = (size of
+:math:`h^l`, size of :math:`h^{l+1}`), its visible biases :math:`b^{l+1}` and hidden biases
+:math:`c^{l+1}`, in the orientation of :class:`dgm_course.rbm.RBM`.
 
 Greedy layer-wise training fits the first RBM to the data, then each next RBM to the hidden
-activities of the one below (samples or probabilities); each added layer can only raise a variational
-lower bound on :math:`\log P(v)` when it is initialised well (Hinton et al. 2006). The learned weights
-then initialise a deterministic network — an autoencoder (Hinton & Salakhutdinov 2006) or a classifier
-(Bengio et al. 2007) — that backpropagation fine-tunes.
+activities of the one below (samples or probabilities); each added layer can only raise a
+variational lower bound on :math:`\log P(v)` when it is initialised well (Hinton et al. 2006).
+The learned weights then initialise a deterministic network — an autoencoder (Hinton &
+Salakhutdinov 2006) or a classifier (Bengio et al. 2007) — that backpropagation fine-tunes.
 
 Inside: :class:`DBN` with :meth:`~DBN.fit`, :meth:`~DBN.transform`, :meth:`~DBN.sample`,
-:meth:`~DBN.to_autoencoder` and :meth:`~DBN.to_classifier`, and for two-layer DBNs with a small middle
-layer the exact :meth:`~DBN.log_prob_and_bound` that checks the greedy argument. The layers are
-:class:`dgm_course.rbm.RBM`.
+:meth:`~DBN.to_autoencoder` and :meth:`~DBN.to_classifier`, and for two-layer DBNs with a
+small middle layer the exact :meth:`~DBN.log_prob` and the variational bound :meth:`~DBN.elbo`
+that checks the greedy argument.
 """
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from dgm_course.evaluation import MAX_ENUMERATED_UNITS, all_binary_states
-from dgm_course.rbm import RBM, _bernoulli, _num_threads
-from dgm_course.utils import check_int, make_generator
+from dgm_course.evaluation import all_binary_states, check_enumerable
+from dgm_course.rbm import RBM
+from dgm_course.utils import make_generator
+from dgm_course.validation import check_bool, check_choice, check_data, check_int, model_dtype
 
 
 class DBN(nn.Module):
@@ -41,14 +47,14 @@ class DBN(nn.Module):
     Attributes
     ----------
     rbms : nn.ModuleList of RBM
-        ``rbms[l]`` connects layer ``l`` (its visible units) to layer ``l + 1``; the last one is the
-        undirected top RBM.
+        ``rbms[l]`` connects layer ``l`` (its visible units) to layer ``l + 1``; the last one
+        is the undirected top RBM.
 
     Examples
     --------
     >>> dbn = DBN([64, 32, 16], generator=0)
     >>> [tuple(r.W.shape) for r in dbn.rbms]
-    [(32, 64), (16, 32)]
+    [(64, 32), (32, 16)]
     >>> tuple(dbn.sample(3, n_steps=2, generator=0).shape)
     (3, 64)
     """
@@ -57,86 +63,94 @@ class DBN(nn.Module):
         super().__init__()
         sizes = list(layer_sizes) if isinstance(layer_sizes, (list, tuple)) else None
         if sizes is None or len(sizes) < 2:
-            raise ValueError(f"layer_sizes must be a list of at least two layer sizes, got {layer_sizes!r}")
-        for i, size in enumerate(sizes):
-            check_int(size, f"layer_sizes[{i}]", 1)
-        self.layer_sizes = sizes
+            raise ValueError(f"layer_sizes must be a list of at least two layer sizes, got "
+                             f"{layer_sizes!r}")
+        self.layer_sizes = [check_int(size, f"layer_sizes[{i}]", 1) for i, size in enumerate(sizes)]
         gen = make_generator(generator)
-        self.rbms = nn.ModuleList(RBM(n_in, n_out, generator=gen) for n_in, n_out in zip(sizes[:-1], sizes[1:]))
+        self.rbms = nn.ModuleList(RBM(n_below, n_above, generator=gen)
+                                  for n_below, n_above in zip(sizes[:-1], sizes[1:]))
 
     def extra_repr(self):
         return f"layer_sizes={self.layer_sizes}"
 
+    def _check_v(self, v, name="v", states=True):
+        return check_data(v, name, n_features=self.layer_sizes[0],
+                          support="binary" if states else "unit", dtype=model_dtype(self))
+
     def fit(self, data, *, propagate="sample", generator=None, **fit_kwargs):
-        """Greedy layer-wise training: fit ``rbms[0]`` to ``data``, then each next RBM to the layer below.
+        r"""Greedy layer-wise training: fit ``rbms[0]`` to ``data``, then each next RBM to the
+        layer below.
 
         Parameters
         ----------
-        data : tensor of shape (n, layer_sizes[0])
+        data : tensor or array of shape (n, layer_sizes[0])
             Binary.
         propagate : {"sample", "mean"}
-            What the next RBM is trained on: binary samples of :math:`P(h \\mid \\text{below})` (the
-            generative argument of Hinton et al. 2006), or the probabilities themselves (less noise;
-            Hinton 2012, §3.2).
+            What the next RBM is trained on: binary samples of :math:`P(h \mid \text{below})`
+            (the generative argument of Hinton et al. 2006), or the probabilities themselves
+            (less noise; Hinton 2012, §3.2).
         generator : int or torch.Generator, optional
         **fit_kwargs
             Passed to every :meth:`RBM.fit` (``epochs``, ``lr``, ``batch_size``, ``method`` ...).
 
         Returns
         -------
-        list of RBMHistory
+        list of dgm_course.training.History
             One per layer.
         """
-        if propagate not in ("sample", "mean"):
-            raise ValueError(f"propagate must be 'sample' or 'mean', got {propagate!r}")
+        x = self._check_v(data, "data")
+        propagate = check_choice(propagate, "propagate", ("sample", "mean"))
         gen = make_generator(generator)
-        x = data
         histories = []
         for level, rbm in enumerate(self.rbms):
             soft = propagate == "mean" and level > 0
             histories.append(rbm.fit(x, generator=gen, allow_probabilities=soft, **fit_kwargs))
             x = rbm.p_h(x)  # (n, layer_sizes[level + 1])
             if propagate == "sample":
-                x = _bernoulli(x, gen)
+                x = torch.bernoulli(x, generator=gen)
         return histories
 
     @torch.no_grad()
-    def transform(self, v, n_layers=None):
-        r"""Features by a deterministic up-pass, :math:`x^{l+1} = \sigma(c^{l+1} + W^{l+1} x^l)`, from ``v``.
+    def transform(self, v, *, n_layers=None):
+        r"""Features by a deterministic up-pass, :math:`x^{l+1} = \sigma(c^{l+1} + x^l W^{(l+1)})`,
+        from ``v`` (binary, or probabilities in [0, 1]).
 
-        Returns the probabilities of layer ``n_layers`` (default: the top one), shape ``(n,
-        layer_sizes[n_layers])``.
+        Returns the probabilities of layer ``n_layers`` (default: the top one), shape
+        ``(n, layer_sizes[n_layers])``.
         """
-        n_layers = check_int(len(self.rbms) if n_layers is None else n_layers, "n_layers", 0, len(self.rbms))
-        x = self.rbms[0]._check_v(v, "v", binary=False)
+        n_layers = len(self.rbms) if n_layers is None else n_layers
+        n_layers = check_int(n_layers, "n_layers", 0, len(self.rbms))
+        x = self._check_v(v, states=False)
         for rbm in self.rbms[:n_layers]:
             x = rbm.p_h(x)
         return x
 
     @torch.no_grad()
-    def sample(self, n, n_steps=1000, generator=None, *, return_means=False):
-        """Ancestral samples: ``n_steps`` of block Gibbs sampling in the top RBM from random states, then
-        one directed pass down through :math:`P(h^l \\mid h^{l+1})`.
+    def sample(self, n, *, n_steps=1000, generator=None, return_latent=False, mean=False):
+        r"""Ancestral samples: ``n_steps`` of block Gibbs sampling in the top RBM from random
+        states, then one directed pass down through :math:`P(h^l \mid h^{l+1})` (eq. rbm-dbn).
 
-        Returns binary visible samples of shape ``(n, layer_sizes[0])``, or with ``return_means`` the
-        probabilities :math:`P(v = 1 \\mid h^1)` of the last step (smoother pictures).
+        Returns binary visible samples of shape ``(n, layer_sizes[0])``; with ``mean``, the
+        probabilities :math:`P(v = 1 \mid h^1)` of the last step instead (smoother pictures).
+        With ``return_latent``, returns ``(v, [h1, ..., hL])``, the hidden layers bottom-up.
         """
-        check_int(n, "n", 1)
+        n = check_int(n, "n")
+        check_bool(return_latent, "return_latent"), check_bool(mean, "mean")
         gen = make_generator(generator)
-        x = self.rbms[-1].sample(n, n_steps=n_steps, generator=gen)  # (n, layer_sizes[-2])
-        with _num_threads(1):
-            for level, rbm in reversed(list(enumerate(self.rbms[:-1]))):
-                mean = rbm.p_v(x)
-                if level == 0 and return_means:
-                    return mean
-                x = _bernoulli(mean, gen)
-        if return_means:  # a single RBM: the top RBM is the whole model
-            return self.rbms[-1].p_v(self.rbms[-1].sample_h(x, gen))
-        return x
+        top = self.rbms[-1]
+        below, above = top.sample(n, n_steps=n_steps, generator=gen, return_latent=True,
+                                  mean=mean and len(self.rbms) == 1)
+        layers = [below, above]  # h^{L-1}, h^L
+        for level in range(len(self.rbms) - 2, -1, -1):  # directed pass down to v = h^0
+            p = self.rbms[level].p_v(layers[0])
+            layers.insert(0, p if mean and level == 0 else torch.bernoulli(p, generator=gen))
+        return (layers[0], layers[1:]) if return_latent else layers[0]
 
+    # ------------------------------------------------------------ exact likelihood and bound
     @torch.no_grad()
-    def log_prob_and_bound(self, v, batch_size=50):
-        r"""Exact :math:`\log P(v)` of a two-layer DBN and the variational bound of the greedy argument.
+    def log_prob_and_bound(self, v, *, batch_size=50):
+        r"""Exact :math:`\log P(v)` of a two-layer DBN and the variational bound of the greedy
+        argument, from one enumeration (see :meth:`log_prob` and :meth:`elbo`).
 
         With one middle layer :math:`h` small enough to enumerate, the top RBM's marginal
         :math:`P(h) = e^{-F_2(h)} / Z_2` and the directed layer :math:`P(v \mid h)` give
@@ -146,43 +160,56 @@ class DBN(nn.Module):
             \sum_h Q(h \mid v) \big[\log P(h) + \log P(v \mid h) - \log Q(h \mid v)\big]
             \qquad \text{(eq. rbm-dbn-bound)}
 
-        with :math:`Q(h \mid v) = \prod_j \sigma(c_j + W_j \cdot v)^{h_j} (1 - \dots)^{1 - h_j}`, the first
-        RBM's posterior (Hinton, Osindero & Teh 2006). Both are exact sums over the :math:`2^{H}` middle
-        states, in float64.
+        with :math:`Q(h = 1 \mid v) = \sigma(c + vW)`, the first RBM's factorised posterior
+        (Hinton, Osindero & Teh 2006). Both are exact sums over the :math:`2^{H}` middle
+        states, in float64, without gradients.
 
         Returns
         -------
-        (log_prob, bound) : tensors of shape (n,)
-            In nats per example.
+        (log_prob, bound) : float64 tensors of shape (n,)
+            In nats per example, summed over pixels.
         """
         if len(self.rbms) != 2:
-            raise ValueError(f"log_prob_and_bound needs a DBN of exactly two RBMs, this one has {len(self.rbms)}")
+            raise ValueError(f"the exact log P(v) needs a DBN of exactly two RBMs, this one has "
+                             f"{len(self.rbms)}")
         bottom, top = self.rbms
-        if bottom.n_hidden > MAX_ENUMERATED_UNITS:
-            raise ValueError(f"the middle layer has {bottom.n_hidden} units; at most {MAX_ENUMERATED_UNITS} "
-                             f"can be enumerated")
-        v = bottom._check_v(v, "v").double()  # (n, D)
+        check_enumerable(bottom.n_hidden, "the DBN's exact log P(v)")
+        v = self._check_v(v).double()  # (n, D)
+        batch_size = check_int(batch_size, "batch_size", 1)
         W, b, c = (t.detach().double() for t in (bottom.W, bottom.b, bottom.c))
         h = all_binary_states(bottom.n_hidden, dtype=torch.float64)  # (S, H) every middle state
         top64 = RBM(top.n_visible, top.n_hidden).double()
         top64.load_state_dict(top.state_dict())
         log_prior = -top64.free_energy(h) - top64.log_partition()  # (S,) log P(h)
-        a_v = h @ W + b  # (S, D) input to the visible units
+        a_v = h @ W.T + b  # (S, D) input to the visible units
         log_prob, bound = [], []
         for chunk in v.split(batch_size):
             log_lik = chunk @ a_v.T - F.softplus(a_v).sum(1)  # (m, S) log P(v | h)
-            a_h = chunk @ W.T + c  # (m, H)
+            a_h = chunk @ W + c  # (m, H)
             log_q = F.logsigmoid(a_h) @ h.T + F.logsigmoid(-a_h) @ (1 - h).T  # (m, S) log Q(h | v)
             joint = log_prior + log_lik  # (m, S) log P(h, v)
             log_prob.append(torch.logsumexp(joint, 1))
             bound.append((log_q.exp() * (joint - log_q)).sum(1))
         return torch.cat(log_prob), torch.cat(bound)
 
+    def log_prob(self, v, *, batch_size=50):
+        r"""Exact :math:`\log P(v)` of a two-layer DBN with an enumerable middle layer (eq.
+        rbm-dbn-bound, left), nats per example: float64, shape ``(n,)``; no gradients."""
+        return self.log_prob_and_bound(v, batch_size=batch_size)[0]
+
+    def elbo(self, v, *, batch_size=50):
+        r"""The variational lower bound of the greedy argument (eq. rbm-dbn-bound, right),
+        with :math:`Q(h \mid v)` the first RBM's posterior, computed exactly by enumeration,
+        nats per example: float64, shape ``(n,)``; no gradients."""
+        return self.log_prob_and_bound(v, batch_size=batch_size)[1]
+
+    # ------------------------------------------------------------------------ unrolling
     def to_autoencoder(self):
-        """Unroll into a deep autoencoder (Hinton & Salakhutdinov 2006): an ``nn.Sequential`` of
-        ``Linear`` + ``Sigmoid`` layers, the encoder initialised with each :math:`W^l, c^l` and the
-        decoder with :math:`W^{l\\top}, b^l` (untied copies). Its output is :math:`P(v = 1)` per pixel;
-        fine-tune it with a binary cross-entropy."""
+        r"""Unroll into a deep autoencoder (Hinton & Salakhutdinov 2006): an ``nn.Sequential``
+        of ``Linear`` + ``Sigmoid`` layers, the encoder initialised with each :math:`W^{(l)}, c^l`
+        (:math:`x \mapsto \sigma(c + xW)`) and the decoder with :math:`W^{(l)\top}, b^l`
+        (untied copies). Its output is :math:`P(v = 1)` per pixel; fine-tune it with a binary
+        cross-entropy."""
         layers = []
         for rbm in self.rbms:  # encoder: v -> h^1 -> ... -> h^L
             layers += [_linear(rbm.W, rbm.c), nn.Sigmoid()]
@@ -191,25 +218,26 @@ class DBN(nn.Module):
         return nn.Sequential(*layers)
 
     def to_classifier(self, n_classes, *, generator=None):
-        """Unroll into a classifier: the encoder of :meth:`to_autoencoder` and a new ``Linear`` output
-        layer of ``n_classes`` logits (PyTorch's default initialisation, seeded by ``generator``)."""
-        check_int(n_classes, "n_classes", 1)
+        """Unroll into a classifier: the encoder of :meth:`to_autoencoder` and a new ``Linear``
+        output layer of ``n_classes`` logits (PyTorch's default initialisation, seeded by
+        ``generator``)."""
+        n_classes = check_int(n_classes, "n_classes", 1)
         layers = []
         for rbm in self.rbms:
             layers += [_linear(rbm.W, rbm.c), nn.Sigmoid()]
         gen = make_generator(generator)
         head = nn.Linear(self.layer_sizes[-1], n_classes)
         bound = 1 / self.layer_sizes[-1] ** 0.5
-        with torch.no_grad():
-            head.weight.uniform_(-bound, bound, generator=gen)
-            head.bias.uniform_(-bound, bound, generator=gen)
+        nn.init.uniform_(head.weight, -bound, bound, generator=gen)
+        nn.init.uniform_(head.bias, -bound, bound, generator=gen)
         return nn.Sequential(*layers, head)
 
 
 def _linear(weight, bias):
-    """An ``nn.Linear`` holding copies of ``weight`` (out, in) and ``bias`` (out,)."""
-    layer = nn.Linear(weight.shape[1], weight.shape[0])
+    """An ``nn.Linear`` computing ``x @ weight + bias``: copies of ``weight`` (in, out) and
+    ``bias`` (out,)."""
+    layer = nn.Linear(weight.shape[0], weight.shape[1])
     with torch.no_grad():
-        layer.weight.copy_(weight)
+        layer.weight.copy_(weight.T)
         layer.bias.copy_(bias)
     return layer

@@ -18,8 +18,11 @@ for these densities. The non-linear step the chapter closes with, the sigmoid be
 
 The two Gaussian models follow scikit-learn's habits: hyper-parameters in ``__init__``,
 ``fit(X)`` returns ``self``, fitted attributes end in ``_``, and ``score_samples`` /
-``score`` / ``transform`` take NumPy arrays or torch tensors and return NumPy float64. All
-log-likelihoods are in nats per example (summed over the ``d`` features). The maximum-
+``score`` / ``transform`` take NumPy arrays or torch tensors and return NumPy float64, and
+``sample`` returns NumPy float64 too; ``log_prob`` (the library's model protocol) returns a
+float64 tensor. Fitted models expose their noise variances as ``noise_variance_`` (shape
+(d,), as in scikit-learn). All log-likelihoods are in nats per example (summed over the
+``d`` features). The maximum-
 likelihood mean :math:`b` is the sample mean and :math:`S` below is the maximum-likelihood
 covariance :math:`S = \frac1N \sum_n (x_n - b)(x_n - b)^\top` (1/N, not 1/(N−1)).
 """
@@ -30,38 +33,18 @@ import numpy as np
 import torch
 from sklearn.exceptions import ConvergenceWarning, NotFittedError
 
-from dgm_course.utils import check_int, make_generator
+from dgm_course.utils import make_generator
+from dgm_course.validation import (check_bool, check_choice, check_data, check_int,
+                                   check_nonnegative, check_positive)
 
 LOG_2PI = math.log(2 * math.pi)
 
-# ---------------------------------------------------------------------------------------
-# Input checks
 
-
-def _as_data(X, name="X", n_features=None, min_rows=1):
-    """``X`` (NumPy array, torch tensor or nested list) as a float64 array of shape (n, d)."""
-    if isinstance(X, torch.Tensor):
-        X = X.detach().cpu().double().numpy()
-    try:
-        X = np.asarray(X, dtype=np.float64)
-    except (TypeError, ValueError) as err:
-        raise ValueError(f"{name} must be an array of numbers, got {type(X).__name__}") from err
-    if X.ndim != 2:
-        raise ValueError(f"{name} must be 2-D of shape (n_samples, n_features), got shape {X.shape}; "
-                         f"use X.reshape(-1, 1) for one feature or X.reshape(1, -1) for one sample")
-    if X.shape[0] < min_rows:
-        raise ValueError(f"{name} must have at least {min_rows} row(s), got shape {X.shape}")
-    if not np.isfinite(X).all():
-        raise ValueError(f"{name} contains {int((~np.isfinite(X)).sum())} NaN or infinite value(s)")
-    if n_features is not None and X.shape[1] != n_features:
-        raise ValueError(f"{name} must have {n_features} features (columns) like the data the model was "
-                         f"fitted on, got shape {X.shape}")
-    return X
-
-
-def _check_tol(tol):
-    if isinstance(tol, bool) or not isinstance(tol, (int, float)) or not tol >= 0:
-        raise ValueError(f"tol must be a non-negative number, got {tol!r}")
+def _as_array(X, name="X", n_features=None, min_rows=0):
+    """``X`` (array, tensor or nested list), checked by :func:`~dgm_course.validation.check_data`,
+    as a float64 NumPy array of shape (n, d)."""
+    X = check_data(X, name, n_features=n_features, dtype=torch.float64, min_rows=min_rows)
+    return X.detach().cpu().numpy()
 
 
 def _moments(X):
@@ -175,17 +158,22 @@ def fa_em_step(S, W, psi, psi_min=0.0):
 
 
 class _LinearGaussian:
-    """Methods shared by PPCA and factor analysis; subclasses set ``b_``, ``W_`` and define
-    ``_psi()`` (the noise variances, shape (d,))."""
+    r"""Methods shared by PPCA and factor analysis; ``fit`` sets ``b_``, ``W_`` and
+    ``noise_variance_`` (the diagonal of :math:`\Psi`, shape (d,))."""
 
     def _check_params(self, n_features):
         q = check_int(self.n_components, "n_components", 1)
         if q >= n_features:
-            raise ValueError(f"n_components must be between 1 and n_features - 1 = {n_features - 1} (the noise "
-                             f"is estimated from the directions the factors leave out), got {q}")
+            raise ValueError(f"n_components must be between 1 and n_features - 1 = {n_features - 1} "
+                             "(the noise is estimated from the directions the factors leave "
+                             f"out), got {q}")
         check_int(self.max_iter, "max_iter", 1)
-        _check_tol(self.tol)
+        check_nonnegative(self.tol, "tol")
         return q
+
+    def _psi(self):
+        """The noise variances, shape (d,); use the public :attr:`noise_variance_`."""
+        return self.noise_variance_
 
     def _check_fitted(self):
         if not hasattr(self, "W_"):
@@ -218,7 +206,7 @@ class _LinearGaussian:
     def get_covariance(self):
         r"""The model's covariance :math:`C = W W^\top + \Psi`, shape (d, d)."""
         self._check_fitted()
-        return self.W_ @ self.W_.T + np.diag(self._psi())
+        return self.W_ @ self.W_.T + np.diag(self.noise_variance_)
 
     def score_samples(self, X):
         r"""Log-density :math:`\log \mathcal N(x_n; b, W W^\top + \Psi)` of each row of ``X``, in nats
@@ -231,16 +219,26 @@ class _LinearGaussian:
         Returns
         -------
         array of shape (n,)
+            Nats per example, summed over the ``d`` features.
         """
         self._check_fitted()
-        X = _as_data(X, n_features=self.b_.shape[0])
+        X = _as_array(X, n_features=self.b_.shape[0])
         L = np.linalg.cholesky(self.get_covariance())  # C = L L^T, (d, d)
         z = np.linalg.solve(L, (X - self.b_).T)  # L^{-1}(x - b), (d, n)
         return -0.5 * (X.shape[1] * LOG_2PI + 2 * np.log(np.diag(L)).sum() + (z**2).sum(axis=0))
 
     def score(self, X, y=None):
-        """Mean of :meth:`score_samples`: the average log-likelihood in nats per example."""
+        """Mean of :meth:`score_samples`: the average log-likelihood in nats per example
+        (``y`` is ignored, as in scikit-learn)."""
+        self._check_fitted()
+        X = _as_array(X, n_features=self.b_.shape[0], min_rows=1)
         return float(self.score_samples(X).mean())
+
+    def log_prob(self, X):
+        r""":meth:`score_samples` as a float64 tensor of shape ``(n,)``, in nats per example:
+        the library's model protocol. Not differentiable (computed in NumPy from the fitted
+        parameters); the result never requires grad."""
+        return torch.from_numpy(self.score_samples(X))
 
     def posterior(self, X):
         r"""Mean and covariance of :math:`p(h \mid x)`, a Gaussian for every row of ``X``
@@ -256,8 +254,8 @@ class _LinearGaussian:
             The same for every ``x``.
         """
         self._check_fitted()
-        X = _as_data(X, n_features=self.b_.shape[0])
-        W_over_psi = self.W_ / self._psi()[:, None]  # (d, q)
+        X = _as_array(X, n_features=self.b_.shape[0])
+        W_over_psi = self.W_ / self.noise_variance_[:, None]  # (d, q)
         cov = np.linalg.inv(np.eye(self.W_.shape[1]) + self.W_.T @ W_over_psi)  # (q, q)
         return (X - self.b_) @ W_over_psi @ cov, cov  # cov is symmetric
 
@@ -269,10 +267,10 @@ class _LinearGaussian:
         """The decoder's mean :math:`W h + b` for each row of ``H`` (n, q): array of shape (n, d).
         ``inverse_transform(transform(X))`` is the model's reconstruction of ``X``."""
         self._check_fitted()
-        H = _as_data(H, name="H", n_features=self.W_.shape[1])
+        H = _as_array(H, name="H", n_features=self.W_.shape[1])
         return H @ self.W_.T + self.b_
 
-    def sample(self, n, generator=None, *, return_latent=False):
+    def sample(self, n, *, generator=None, return_latent=False):
         r"""``n`` ancestral samples :math:`h \sim \mathcal N(0, I)`, :math:`x = W h + b + \Psi^{1/2}\epsilon`.
 
         Parameters
@@ -290,11 +288,12 @@ class _LinearGaussian:
         """
         self._check_fitted()
         n = check_int(n, "n", 0)
+        return_latent = check_bool(return_latent, "return_latent")
         gen = make_generator(generator)
         d, q = self.W_.shape
         H = torch.randn(n, q, generator=gen, dtype=torch.float64).numpy()  # (n, q)
         eps = torch.randn(n, d, generator=gen, dtype=torch.float64).numpy()  # (n, d)
-        X = H @ self.W_.T + self.b_ + eps * np.sqrt(self._psi())
+        X = H @ self.W_.T + self.b_ + eps * np.sqrt(self.noise_variance_)
         return (X, H) if return_latent else X
 
 
@@ -321,6 +320,8 @@ class PPCA(_LinearGaussian):
         The mean (the sample mean).
     W_ : array of shape (d, q)
     sigma2_ : float
+    noise_variance_ : array of shape (d,)
+        :math:`\sigma^2` for every feature (the diagonal of :math:`\Psi = \sigma^2 I`).
     eigenvalues_ : array of shape (d,)
         Eigenvalues of the ML covariance :math:`S`, in decreasing order.
     loglike_ : array
@@ -345,19 +346,16 @@ class PPCA(_LinearGaussian):
         self.tol = tol
         self.random_state = random_state
 
-    def _psi(self):
-        return np.full(self.W_.shape[0], self.sigma2_)
-
     @staticmethod
     def _covariance(W, sigma2):
         return W @ W.T + sigma2 * np.eye(W.shape[0])
 
     def fit(self, X, y=None):
         """Fit by maximum likelihood; ``X`` is an array or tensor of shape (n, d). Returns ``self``."""
-        X = _as_data(X, min_rows=2)
+        X = _as_array(X, min_rows=2)
         q = self._check_params(X.shape[1])
-        if self.method not in ("closed_form", "em"):
-            raise ValueError(f"method must be 'closed_form' or 'em', got {self.method!r}")
+        check_choice(self.method, "method", ("closed_form", "em"))
+        check_int(self.random_state, "random_state")
         b, S = _moments(X)
         self.eigenvalues_ = np.clip(np.linalg.eigvalsh(S)[::-1], 0, None)
         if self.method == "closed_form":
@@ -370,6 +368,7 @@ class PPCA(_LinearGaussian):
             W0 = rng.normal(size=(S.shape[0], q)) * np.sqrt(scale)
             W, sigma2 = self._em(S, ppca_em_step, (W0, scale))
         self.b_, self.W_, self.sigma2_ = b, W, float(sigma2)
+        self.noise_variance_ = np.full(S.shape[0], self.sigma2_)
         return self
 
 
@@ -398,6 +397,8 @@ class FactorAnalysis(_LinearGaussian):
     W_ : array of shape (d, q)
     psi_ : array of shape (d,)
         The noise variance of each feature.
+    noise_variance_ : array of shape (d,)
+        The same as ``psi_`` (the name PPCA and scikit-learn use too).
     loglike_ : array
         Training log-likelihood (nats per example) at the start and after each EM iteration.
     n_iter_ : int
@@ -419,23 +420,20 @@ class FactorAnalysis(_LinearGaussian):
         self.tol = tol
         self.psi_min = psi_min
 
-    def _psi(self):
-        return self.psi_
-
     @staticmethod
     def _covariance(W, psi):
         return W @ W.T + np.diag(psi)
 
     def fit(self, X, y=None):
         """Fit by EM; ``X`` is an array or tensor of shape (n, d). Returns ``self``."""
-        X = _as_data(X, min_rows=2)
+        X = _as_array(X, min_rows=2)
         q = self._check_params(X.shape[1])
-        if isinstance(self.psi_min, bool) or not isinstance(self.psi_min, (int, float)) or not self.psi_min > 0:
-            raise ValueError(f"psi_min must be a positive number, got {self.psi_min!r}")
+        psi_min = check_positive(self.psi_min, "psi_min")
         b, S = _moments(X)
-        floor = self.psi_min * max(np.trace(S) / S.shape[0], np.finfo(float).tiny)
+        floor = psi_min * max(np.trace(S) / S.shape[0], np.finfo(float).tiny)
         W, _ = ppca_closed_form(S, q)
         psi = np.maximum(np.diag(S) - (W**2).sum(axis=1), floor)
         W, psi = self._em(S, lambda S_, W_, psi_: fa_em_step(S_, W_, psi_, floor), (W, psi))
         self.b_, self.W_, self.psi_ = b, W, psi
+        self.noise_variance_ = psi.copy()
         return self

@@ -10,6 +10,7 @@ import numpy as np
 import torch
 
 from dgm_course.evaluation import grid_log_normalizer
+from dgm_course.validation import check_data, check_int
 
 
 def _to_numpy(x):
@@ -24,12 +25,11 @@ def image_grid(images, *, ncols=10, image_shape=(8, 8), ax=None, title=None, vmi
     Digits are drawn dark on light (``cmap="gray_r"``); grey levels keep their own range
     unless ``vmin``/``vmax`` are given.
     """
+    h, w = (check_int(k, "image_shape", 1) for k in image_shape)
+    images = check_data(images, "images", n_features=h * w, dtype=torch.float64)
     images = _to_numpy(images)
-    h, w = image_shape
-    if images.ndim != 2 or images.shape[1] != h * w:
-        raise ValueError(f"images must have shape (n, {h * w}) for image_shape {image_shape}, got {images.shape}")
     n = images.shape[0]
-    ncols = max(1, min(ncols, n))
+    ncols = max(1, min(check_int(ncols, "ncols", 1), n))
     nrows = math.ceil(n / ncols)
     canvas = np.full((nrows * (h + 1) - 1, ncols * (w + 1) - 1), np.nan)
     for i, img in enumerate(images):
@@ -65,9 +65,7 @@ def density_contour(log_density, *, lim=3.0, n=200, ax=None, cmap="Blues", title
 
 def samples_2d(samples, *, log_density=None, lim=3.0, ax=None, title=None, s=2, color="C3", alpha=0.5):
     """Scatter 2-D samples, over the true density ``log_density`` when one is given."""
-    samples = _to_numpy(samples)
-    if samples.ndim != 2 or samples.shape[1] != 2:
-        raise ValueError(f"samples must have shape (n, 2), got {samples.shape}")
+    samples = _to_numpy(check_data(samples, "samples", n_features=2))
     if ax is None:
         _, ax = plt.subplots(figsize=(4, 4))
     if log_density is not None:
@@ -81,18 +79,35 @@ def samples_2d(samples, *, log_density=None, lim=3.0, ax=None, title=None, s=2, 
     return ax
 
 
-def training_curves(history, *, ax=None, ylabel="loss", title=None):
-    """Plot the train (and validation) loss per epoch of a :class:`~dgm_course.training.History`,
-    or of a dict ``{label: list of values}``."""
-    curves = history if isinstance(history, dict) else {"train": history.train_loss, "validation": history.val_loss}
+def training_curves(history, *, metrics=None, ax=None, ylabel="loss", title=None):
+    """Plot metrics per epoch: those of a :class:`~dgm_course.training.History` (its
+    ``epochs`` table: training metrics averaged over each epoch, and the ``validate``
+    metrics), or of a dict ``{label: list of values}``.
+
+    Parameters
+    ----------
+    history : History or dict
+    metrics : sequence of str, optional
+        The names to plot (default: every metric of ``history``).
+    """
+    table = history if isinstance(history, dict) else getattr(history, "epochs", None)
+    if not isinstance(table, dict):
+        raise ValueError("history must be a training.History or a dict of lists, got "
+                         f"{type(history).__name__}")
+    names = list(table) if metrics is None else list(metrics)
+    missing = [name for name in names if name not in table]
+    if missing:
+        raise ValueError(f"metrics {missing} are not in the history, which has {sorted(table)}")
     if ax is None:
         _, ax = plt.subplots(figsize=(5, 3))
-    for label, values in curves.items():
+    for name in names:
+        values = _to_numpy(table[name]).astype(float).ravel()
         if len(values):
-            ax.plot(np.arange(1, len(values) + 1), values, label=label)
+            ax.plot(np.arange(1, len(values) + 1), values, label=name)
     ax.set_xlabel("epoch")
     ax.set_ylabel(ylabel)
-    ax.legend()
+    if names:
+        ax.legend()
     if title:
         ax.set_title(title)
     return ax

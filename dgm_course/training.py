@@ -215,6 +215,17 @@ def fit(model, step, data, *, epochs=1, batch_size=64, max_steps=None, scheduler
     FloatingPointError
         When a metric returned by ``step`` is NaN or infinite: training stops at once.
     """
+    if not callable(step):
+        raise ValueError(f"step must be a function step(batch, ctx) -> dict of metrics, got "
+                         f"{type(step).__name__}")
+    if validate is not None and not callable(validate):
+        raise ValueError(f"validate must be a function validate(model) -> dict of metrics, got "
+                         f"{type(validate).__name__}")
+    schedulers = list(schedulers)
+    for scheduler in schedulers:
+        if not hasattr(scheduler, "step"):
+            raise ValueError(f"schedulers must hold learning-rate schedulers, got "
+                             f"{type(scheduler).__name__}")
     tensors = _as_tensors(data)
     epochs = check_int(epochs, "epochs", 1)
     n = tensors[0].shape[0]
@@ -265,7 +276,12 @@ def fit(model, step, data, *, epochs=1, batch_size=64, max_steps=None, scheduler
         if validate is not None:
             model.eval()
             with torch.no_grad():
-                checks = {name: _as_float(name, value) for name, value in validate(model).items()}
+                checks = validate(model)
+            if not isinstance(checks, dict):
+                raise ValueError("validate must return a dict of metrics, got "
+                                 f"{type(checks).__name__}")
+            checks = {name: _as_float(name, value) for name, value in checks.items()}
+            _check_finite(checks, f"the validation after epoch {epoch}")
             history._record(history.epochs, checks)
             if monitor is not None:
                 if monitor not in checks:

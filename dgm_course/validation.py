@@ -55,6 +55,8 @@ def _show(value):
         return f"a tensor of shape {tuple(value.shape)}" if value.dim() else repr(value.item())
     if isinstance(value, np.ndarray):
         return f"an array of shape {value.shape}" if value.ndim else repr(value.item())
+    if isinstance(value, np.generic):  # np.float32(-0.5) is shown as -0.5
+        return str(value)
     text = repr(value)
     return text if len(text) <= 60 else f"{type(value).__name__} {text[:57]}..."
 

@@ -120,6 +120,24 @@ def test_toy_log_prob_equals_torch_distributions(name):
     torch.testing.assert_close(toy.log_prob(x), toy.distribution.log_prob(x), rtol=1e-9, atol=1e-9)
 
 
+def test_empty_samples_and_numpy_input():
+    ring = data.toy_distribution("ring")
+    assert ring.sample(0, generator=0).shape == (0, 2)
+    assert data.BarsAndStripes(3).sample(0).shape == (0, 9)
+    x = ring.sample(5, generator=0)
+    torch.testing.assert_close(ring.log_prob(x.numpy()), ring.log_prob(x))
+    assert ring.log_prob(x).dtype == torch.float64  # the mixture's dtype (float64 buffers)
+    assert ring.log_prob(torch.zeros(0, 2)).shape == (0,)
+
+
+def test_dequantize_stays_in_the_unit_interval_and_is_seeded():
+    x = data.load_digits("val")[:20]
+    y = data.dequantize(x, generator=0)
+    assert y.dtype == torch.float64 and 0 < float(y.min()) and float(y.max()) < 1
+    assert torch.equal(y, data.dequantize(x.numpy(), generator=0))
+    assert torch.equal((y * 17).floor(), x.double())
+
+
 def test_ring_geometry():
     ring = data.toy_distribution("ring")
     assert ring.means.shape == (8, 2)
@@ -158,20 +176,36 @@ def test_bars_and_stripes_log_prob_sums_to_one_over_all_images():
 
 # --- bad arguments ------------------------------------------------------------------------
 
+RING = data.toy_distribution("ring")
+NAN_POINTS = torch.tensor([[0.0, float("nan")]])
+
 BAD = [
-    (lambda: data.load_digits("validation"), "split must be one of 'train', 'val', 'test' or 'all'"),
+    (lambda: data.load_digits("validation"),
+     "split must be one of 'train', 'val', 'test', 'all', got 'validation'"),
     (lambda: data.load_digits(3), "split must be one of"),
-    (lambda: data.toy_distribution("swissroll"), r"unknown toy distribution 'swissroll'; expected one of"),
-    (lambda: data.toy_distribution("ring").sample(-1), "n must be a non-negative integer, got -1"),
-    (lambda: data.toy_distribution("ring").sample(2.5), "n must be a non-negative integer"),
-    (lambda: data.toy_distribution("ring").log_prob(torch.zeros(5, 3)), r"x must have shape \(n, 2\), got \(5, 3\)"),
-    (lambda: data.toy_distribution("ring").score(torch.zeros(5)), r"x must have 2 dimension\(s\), got shape \(5,\)"),
-    (lambda: data.toy_distribution("ring", std=-1.0), "stds must be positive"),
-    (lambda: data.GaussianMixture2D([[0.0, 0.0, 0.0]], 1.0), r"means must have shape \(n_components, 2\)"),
+    (lambda: data.load_digits(binary="no"), "binary must be True or False, got 'no'"),
+    (lambda: data.load_digits(return_labels=1), "return_labels must be True or False"),
+    (lambda: data.dequantize(torch.full((2, 3), 17.0)), "x must hold integer levels 0..16"),
+    (lambda: data.dequantize(torch.zeros(2, 3), levels=1), "levels must be an integer >= 2"),
+    (lambda: data.toy_distribution("swissroll"), "name must be one of .*got 'swissroll'"),
+    (lambda: RING.sample(-1), "n must be a non-negative integer, got -1"),
+    (lambda: RING.sample(2.5), "n must be a non-negative integer"),
+    (lambda: RING.log_prob(torch.zeros(5, 3)), r"x must have shape \(n, 2\), got \(5, 3\)"),
+    (lambda: RING.log_prob(NAN_POINTS), "x must be finite, got 1 NaN"),
+    (lambda: RING.log_prob(NAN_POINTS.numpy()), "x must be finite"),
+    (lambda: RING.score(NAN_POINTS), "x must be finite"),
+    (lambda: RING.score(torch.zeros(5)), r"x must have 2 dimension\(s\) \(n, D\), got shape \(5,\)"),
+    (lambda: RING.log_prob(torch.zeros(2, 2), chunk_size=0), "chunk_size must be a positive integer"),
+    (lambda: data.toy_distribution("ring", std=-1.0), "stds must be a positive number, got -1.0"),
+    (lambda: data.GaussianMixture2D([[0.0, 0.0]], [1.0, 2.0]), "stds must be a positive number or 1"),
+    (lambda: data.GaussianMixture2D([[0.0, 0.0, 0.0]], 1.0), r"means must have shape \(n, 2\)"),
+    (lambda: data.GaussianMixture2D([[0.0, float("nan")]], 1.0), "means must be finite"),
     (lambda: data.GaussianMixture2D([[0.0, 0.0]], 1.0, weights=[-1.0]), "weights must be 1 non-negative"),
     (lambda: data.BarsAndStripes(7), "size must be an integer from 2 to 5, got 7"),
     (lambda: data.BarsAndStripes(3).sample(-2), "n must be a non-negative integer"),
     (lambda: data.BarsAndStripes(3).log_prob(torch.zeros(2, 16)), r"x must have shape \(n, 9\), got \(2, 16\)"),
+    (lambda: data.BarsAndStripes(3).log_prob(torch.full((2, 9), 0.5)), "x must be binary"),
+    (lambda: data.BarsAndStripes(3).log_prob(torch.full((2, 9), float("nan"))), "x must be finite"),
 ]
 
 

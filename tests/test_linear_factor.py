@@ -32,7 +32,7 @@ def X():
 
 
 def marginal(model):
-    return model.W_ @ model.W_.T, np.mean(model._psi())
+    return model.W_ @ model.W_.T, np.mean(model.noise_variance_)
 
 
 # ----------------------------------------------------------------------------- PPCA
@@ -164,8 +164,31 @@ def test_samples_have_the_model_moments(fitted):
 
 
 def test_sample_is_reproducible(fitted):
-    np.testing.assert_array_equal(fitted.sample(5, generator=1), fitted.sample(5, generator=torch.Generator().manual_seed(1)))
+    gen = torch.Generator().manual_seed(1)
+    np.testing.assert_array_equal(fitted.sample(5, generator=1), fitted.sample(5, generator=gen))
     assert fitted.sample(0).shape == (0, fitted.W_.shape[0])
+    with pytest.raises(TypeError):
+        fitted.sample(5, 1)  # the generator is keyword-only
+
+
+def test_noise_variance_and_log_prob(fitted, X):
+    d = X.shape[1]
+    assert fitted.noise_variance_.shape == (d,)
+    np.testing.assert_allclose(fitted.get_covariance() - fitted.W_ @ fitted.W_.T,
+                               np.diag(fitted.noise_variance_), atol=1e-12)
+    log_p = fitted.log_prob(torch.tensor(X[:6]))
+    assert isinstance(log_p, torch.Tensor) and log_p.dtype == torch.float64
+    assert log_p.shape == (6,) and not log_p.requires_grad
+    np.testing.assert_allclose(log_p.numpy(), fitted.score_samples(X[:6]))
+    assert fitted.log_prob(np.ones((0, d))).shape == (0,)
+
+
+def test_noise_variance_matches_sklearn(X):
+    ppca, fa = PPCA(2).fit(X), FactorAnalysis(2).fit(X)
+    assert np.allclose(ppca.noise_variance_, ppca.sigma2_)
+    np.testing.assert_array_equal(fa.noise_variance_, fa.psi_)
+    sk = SkFactorAnalysis(2, svd_method="lapack", tol=1e-10, max_iter=10_000).fit(X)
+    np.testing.assert_allclose(fa.noise_variance_, sk.noise_variance_, rtol=1e-2, atol=1e-4)
 
 
 def test_inverse_transform_of_the_posterior_mean_reconstructs(fitted, X):
@@ -191,7 +214,7 @@ def test_dequantize():
     y = dequantize(x, generator=0)
     assert y.dtype == torch.float64 and bool(((y * 17 - x) >= 0).all() and ((y * 17 - x) < 1).all())
     assert torch.equal(y, dequantize(x, generator=0))
-    with pytest.raises(ValueError, match="integer levels 0 to 16"):
+    with pytest.raises(ValueError, match="integer levels 0..16"):
         dequantize(np.array([[17.0, 0.5]]))
 
 
@@ -200,10 +223,10 @@ def test_dequantize():
 
 @pytest.mark.parametrize("Model", [PPCA, FactorAnalysis])
 @pytest.mark.parametrize("kwargs, data, match", [
-    ({}, np.ones(10), "2-D"),
-    ({}, np.array([[1.0, np.nan, 2.0], [0.0, 1.0, 2.0]]), "NaN"),
-    ({}, np.ones((1, 5)), "at least 2"),
-    ({}, "abc", "2-D|array of numbers"),
+    ({}, np.ones(10), r"X must have 2 dimension\(s\)"),
+    ({}, np.array([[1.0, np.nan, 2.0], [0.0, 1.0, 2.0]]), "X must be finite, got 1 NaN"),
+    ({}, np.ones((1, 5)), r"X must hold at least 2 example\(s\), got 1"),
+    ({}, "abc", "X must be a tensor or an array of numbers"),
     ({"n_components": 0}, None, "n_components must be a positive integer"),
     ({"n_components": 2.0}, None, "n_components must be a positive integer, got 2.0"),
     ({"n_components": 7}, None, "between 1 and n_features - 1 = 6"),
@@ -217,7 +240,10 @@ def test_bad_arguments_raise(Model, kwargs, data, match):
         Model(**{"n_components": 2, **kwargs}).fit(data)
 
 
-@pytest.mark.parametrize("kwargs, match", [({"method": "svd"}, "method must be"), ])
+@pytest.mark.parametrize("kwargs, match", [
+    ({"method": "svd"}, "method must be one of 'closed_form', 'em', got 'svd'"),
+    ({"method": "em", "random_state": -1}, "random_state must be a non-negative integer"),
+])
 def test_bad_ppca_method(kwargs, match):
     with pytest.raises(ValueError, match=match):
         PPCA(2, **kwargs).fit(make_data(n=50))
@@ -235,9 +261,14 @@ def test_ppca_rejects_data_of_too_low_rank():
 
 
 @pytest.mark.parametrize("call, match", [
-    (lambda m: m.score_samples(np.ones((3, 5))), "7 features"),
-    (lambda m: m.posterior(np.ones(7)), "2-D"),
-    (lambda m: m.inverse_transform(np.ones((3, 3))), "2 features"),
+    (lambda m: m.score_samples(np.ones((3, 5))), r"X must have shape \(n, 7\), got \(3, 5\)"),
+    (lambda m: m.log_prob(torch.ones(3, 5)), r"X must have shape \(n, 7\)"),
+    (lambda m: m.score_samples(np.full((2, 7), np.nan)), "X must be finite, got 14 NaN"),
+    (lambda m: m.log_prob(np.full((2, 7), np.nan)), "X must be finite"),
+    (lambda m: m.score(np.ones((0, 7))), r"X must hold at least 1 example\(s\)"),
+    (lambda m: m.posterior(np.ones(7)), r"X must have 2 dimension\(s\)"),
+    (lambda m: m.inverse_transform(np.ones((3, 3))), r"H must have shape \(n, 2\)"),
+    (lambda m: m.sample(3, return_latent="yes"), "return_latent must be True or False"),
     (lambda m: m.sample(-1), "n must be a non-negative integer, got -1"),
     (lambda m: m.sample(2.5), "n must be a non-negative integer, got 2.5"),
 ])

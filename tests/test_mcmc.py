@@ -1,20 +1,11 @@
-"""Tests of dgm_course.mcmc: Langevin, MALA and Metropolis-Hastings on known densities; the 2-D EBM."""
-import math
-
+"""Tests of dgm_course.mcmc: Langevin, MALA and Metropolis-Hastings on known densities."""
+import numpy as np
 import pytest
 import torch
 
 from dgm_course.data import toy_distribution
-from dgm_course.evaluation import grid_log_normalizer
-from dgm_course.mcmc import (
-    EnergyMLP,
-    bin_probabilities,
-    fit_ebm,
-    histogram_kl,
-    langevin,
-    mala,
-    metropolis_hastings,
-)
+from dgm_course.evaluation import histogram_kl
+from dgm_course.mcmc import langevin, mala, metropolis_hastings
 
 
 def standard_normal(x):
@@ -59,16 +50,6 @@ def test_chains_are_reproducible_from_a_seed():
     assert torch.equal(a.states, b.states) and a.accept_rate == b.accept_rate
 
 
-def test_bin_probabilities_sum_to_one_and_match_a_sample():
-    ring = toy_distribution("ring", std=0.3)
-    p = bin_probabilities(ring, lim=3.0, bins=10)
-    assert p.shape == (101,) and float(p.sum()) == pytest.approx(1.0, abs=1e-12)
-    n = 20000
-    floor = (int((p > 1e-4).sum()) - 1) / (2 * n)  # expected KL of an exact sample
-    assert histogram_kl(ring.sample(n, generator=0), ring, lim=3.0, bins=10) < 3 * floor
-    assert histogram_kl(ring.sample(n, generator=0) * 1.3, ring, lim=3.0, bins=10) > 0.2
-
-
 def test_ula_is_biased_and_mala_is_not_on_the_ring():
     ring = toy_distribution("ring", std=0.3)
     x0 = ring.sample(3000, generator=0)
@@ -79,51 +60,41 @@ def test_ula_is_biased_and_mala_is_not_on_the_ring():
     assert histogram_kl(adjusted, ring) < 2 * histogram_kl(exact, ring)
 
 
-def test_energy_mlp_log_prob_is_normalised_on_the_grid():
-    torch.manual_seed(0)
-    model = EnergyMLP(16, 2, lim=3.0)
-    log_z, _, _ = grid_log_normalizer(lambda g: model.log_prob(g.float(), n=200).double(), lim=3.0, n=200)
-    assert float(log_z.detach()) == pytest.approx(0.0, abs=1e-4)
-    assert model.energy(torch.zeros(7, 2)).shape == (7,)
+def test_numpy_scalars_and_arrays_are_accepted():
+    x0 = np.zeros((4, 2))
+    chain = mala(standard_normal, x0, step_size=np.float32(0.1), n_steps=np.int64(3),
+                 temperature=torch.tensor(1.0), generator=0)
+    assert chain.states.shape == (4, 4, 2) and chain.states.dtype == torch.float64
 
 
-def test_energy_mlp_fourier_features():
-    model = EnergyMLP(8, 1, n_features=5, feature_scale=2.0, generator=0)
-    x = torch.randn(6, 2, generator=torch.Generator().manual_seed(1))
-    z = x @ model.B  # (6, 5)
-    expected = model.net(torch.cat([torch.sin(z), torch.cos(z)], 1)).squeeze(1)
-    assert model.B.shape == (2, 5) and model.net[0].in_features == 10
-    assert torch.allclose(model.energy(x), expected)
-    assert torch.equal(EnergyMLP(8, 1, n_features=5, feature_scale=2.0, generator=0).B, model.B)  # seeded
-    plain = EnergyMLP(8, 1, n_features=0)
-    assert plain.net[0].in_features == 2 and torch.allclose(plain.energy(x), plain.net(x).squeeze(1))
+def test_zero_steps_returns_the_start():
+    x0 = torch.randn(5, 3, generator=torch.Generator().manual_seed(0))
+    for sampler in (langevin, mala, metropolis_hastings):
+        chain = sampler(standard_normal, x0, step_size=0.1, n_steps=0, generator=0)
+        assert chain.states.shape == (1, 5, 3) and torch.equal(chain.last, x0)
+        assert chain.accept_rate == 1.0
 
 
-def test_fit_ebm_moves_the_density_towards_the_data():
-    ring = toy_distribution("ring", std=0.5)
-    train, test = ring.sample(2000, generator=0), ring.sample(2000, generator=1)
-    torch.manual_seed(0)
-    model = EnergyMLP(32, 2)
-    before = float(-model.log_prob(test).mean().detach())
-    losses = fit_ebm(model, train, n_iters=150, batch_size=128, buffer_size=2048, generator=0, progress=False)
-    after = float(-model.log_prob(test).mean().detach())
-    assert len(losses) == 150 and model.buffer_.shape == (2048, 2)
-    assert after < before - 0.3 and after > ring.entropy() - 0.05  # the entropy is the floor
-
-
+NAN_START = torch.tensor([[0.0, float("nan")], [1.0, 1.0]])
 BAD = [
-    (lambda: langevin(standard_normal, torch.zeros(3), step_size=0.1, n_steps=5), r"x0 must be .* \(n_chains, dim\)"),
-    (lambda: langevin(standard_normal, torch.zeros(3, 2), step_size=0.0, n_steps=5), "step_size must be a positive number, got 0.0"),
+    (lambda: langevin(standard_normal, torch.zeros(3), step_size=0.1, n_steps=5), r"x0 must have 2 dimension"),
+    (lambda: langevin(standard_normal, NAN_START, step_size=0.1, n_steps=5), "x0 must be finite, got 1 NaN"),
+    (lambda: mala(standard_normal, NAN_START, step_size=0.1, n_steps=5), "x0 must be finite"),
+    (lambda: metropolis_hastings(standard_normal, NAN_START, step_size=0.1, n_steps=5), "x0 must be finite"),
+    (lambda: langevin(standard_normal, "abc", step_size=0.1, n_steps=5), "x0 must be a tensor or an array"),
+    (lambda: langevin(standard_normal, torch.zeros(3, 2), step_size=0.0, n_steps=5),
+     "step_size must be a positive number, got 0.0"),
+    (lambda: langevin(standard_normal, torch.zeros(3, 2), step_size=float("nan"), n_steps=5), "step_size"),
+    (lambda: langevin(standard_normal, torch.zeros(3, 2), step_size=True, n_steps=5), "step_size"),
+    (lambda: langevin(standard_normal, torch.zeros(3, 2), step_size="0.1", n_steps=5), "step_size"),
     (lambda: mala(standard_normal, torch.zeros(3, 2), step_size=0.1, n_steps=-1), "n_steps"),
+    (lambda: mala(standard_normal, torch.zeros(3, 2), step_size=0.1, n_steps=2.5),
+     "n_steps must be a non-negative integer, got 2.5"),
     (lambda: mala(standard_normal, torch.zeros(3, 2), step_size=0.1, n_steps=2, temperature=0), "temperature"),
+    (lambda: mala(standard_normal, torch.zeros(3, 2), step_size=0.1, n_steps=2, temperature=float("inf")),
+     "temperature"),
     (lambda: metropolis_hastings(standard_normal, torch.zeros(3, 2), step_size=-1.0, n_steps=2), "step_size"),
-    (lambda: histogram_kl(torch.zeros(5, 3), toy_distribution("ring")), r"shape \(n, 2\)"),
-    (lambda: EnergyMLP(0), "hidden must be a positive integer"),
-    (lambda: EnergyMLP(8, n_features=-1), "n_features must be a non-negative integer, got -1"),
-    (lambda: EnergyMLP(8, feature_scale=0.0), "feature_scale must be a positive number, got 0.0"),
-    (lambda: EnergyMLP(8).energy(torch.zeros(4, 3)), r"shape \(n, 2\), got \(4, 3\)"),
-    (lambda: fit_ebm(EnergyMLP(8), torch.zeros(10, 2), n_iters=0), "n_iters"),
-    (lambda: fit_ebm(EnergyMLP(8), torch.zeros(10, 2), reinit_prob=2.0), "reinit_prob"),
+    (lambda: metropolis_hastings(None, torch.zeros(3, 2), step_size=0.1, n_steps=2), "log_density must be a function"),
 ]
 
 

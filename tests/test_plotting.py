@@ -23,8 +23,22 @@ def test_samples_over_density_and_curves():
     assert len(ax.collections) == 1 and len(ax.images) == 1
     img = ax.images[0].get_array()
     assert np.isfinite(img).all() and img.max() > 0
-    ax = plotting.training_curves(History(train_loss=[3, 2, 1], val_loss=[3.5, 2.5, 2.0]))
-    assert len(ax.lines) == 2
+    plt.close("all")
+
+
+def test_training_curves_of_a_history_and_of_a_dict():
+    history = History(epochs={"loss": [3, 2, 1], "val_nll": [3.5, 2.5, 2.0]})
+    ax = plotting.training_curves(history)
+    assert [line.get_label() for line in ax.lines] == ["loss", "val_nll"]
+    np.testing.assert_array_equal(ax.lines[1].get_ydata(), [3.5, 2.5, 2.0])
+    ax = plotting.training_curves(history, metrics=["val_nll"])
+    assert len(ax.lines) == 1
+    ax = plotting.training_curves({"train": [1.0, 0.5]})
+    assert ax.lines[0].get_label() == "train"
+    with pytest.raises(ValueError, match="metrics \\['kl'\\] are not in the history"):
+        plotting.training_curves(history, metrics=["kl"])
+    with pytest.raises(ValueError, match="history must be a training.History or a dict"):
+        plotting.training_curves([1, 2, 3])
     plt.close("all")
 
 
@@ -33,3 +47,7 @@ def test_bad_shapes():
         plotting.image_grid(torch.zeros(3, 10))
     with pytest.raises(ValueError, match=r"samples must have shape \(n, 2\)"):
         plotting.samples_2d(torch.zeros(3, 3))
+    with pytest.raises(ValueError, match="images must be finite"):
+        plotting.image_grid(np.full((2, 64), np.nan))
+    with pytest.raises(ValueError, match="samples must be finite"):
+        plotting.samples_2d(torch.full((3, 2), float("nan")))
