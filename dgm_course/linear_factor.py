@@ -321,6 +321,8 @@ class PPCA(_LinearGaussian):
         The mean (the sample mean).
     W_ : array of shape (d, q)
     sigma2_ : float
+    noise_variance_ : array of shape (d,)
+        The noise variance of each feature, all equal to ``sigma2_``.
     eigenvalues_ : array of shape (d,)
         Eigenvalues of the ML covariance :math:`S`, in decreasing order.
     loglike_ : array
@@ -370,6 +372,7 @@ class PPCA(_LinearGaussian):
             W0 = rng.normal(size=(S.shape[0], q)) * np.sqrt(scale)
             W, sigma2 = self._em(S, ppca_em_step, (W0, scale))
         self.b_, self.W_, self.sigma2_ = b, W, float(sigma2)
+        self.noise_variance_ = np.full(W.shape[0], self.sigma2_)
         return self
 
 
@@ -398,6 +401,8 @@ class FactorAnalysis(_LinearGaussian):
     W_ : array of shape (d, q)
     psi_ : array of shape (d,)
         The noise variance of each feature.
+    noise_variance_ : array of shape (d,)
+        The same as ``psi_`` (the name PPCA shares).
     loglike_ : array
         Training log-likelihood (nats per example) at the start and after each EM iteration.
     n_iter_ : int
@@ -438,4 +443,5 @@ class FactorAnalysis(_LinearGaussian):
         psi = np.maximum(np.diag(S) - (W**2).sum(axis=1), floor)
         W, psi = self._em(S, lambda S_, W_, psi_: fa_em_step(S_, W_, psi_, floor), (W, psi))
         self.b_, self.W_, self.psi_ = b, W, psi
+        self.noise_variance_ = psi.copy()
         return self
