@@ -95,13 +95,18 @@ def test_controls_have_labels_that_fit(demo):
         assert needed <= int(width[:-2]), f"the label of {name} would be cut: it needs {needed:.0f} px"
 
 
-def test_readouts_agree_with_the_title(demo):
+@pytest.mark.parametrize("setting", [0, 1])
+def test_readouts_agree_with_the_title(demo, setting):
+    set_controls(demo, EXTREMES[demo.key][setting])
+    title = " ".join(t.get_text() for t in demo.dynamic if isinstance(t, matplotlib.text.Text))
     for name, control in demo.sliders.items():
         if isinstance(control, widgets.FloatSlider):
             assert control.readout_format == ".3g"
             shown = f"{control.value:.3g}"
-            title = " ".join(t.get_text() for t in demo.dynamic if isinstance(t, matplotlib.text.Text))
-            assert shown in title, f"{name}: the readout {shown} is not in the title {title!r}"
+        else:  # selection sliders and toggle buttons show their label
+            shown = control.label
+        assert shown in title, f"{name}: the readout {shown} is not in the title {title!r}"
+    demo.reset()
 
 
 def test_steps_use_a_selection_slider(demo):

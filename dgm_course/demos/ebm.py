@@ -31,6 +31,11 @@ STEP_SIZES = (0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.15, 0.2)
 TEMPERATURES = (0.25, 0.5, 1.0, 1.5, 2.0, 3.0, 4.0)
 
 
+def _labelled(values):
+    """Options of a ``SelectionSlider`` whose readouts are formatted as in the title."""
+    return [(f"{value:.3g}", value) for value in values]
+
+
 def _title(sampler, step_size, temperature, n_steps, accept_rate):
     """The two title lines (always two, so the figure never moves)."""
     first = f"{sampler}, ε = {step_size:.3g}, T = {temperature:.3g}, {n_steps} steps"
@@ -72,9 +77,9 @@ class LangevinDemo(Demo):
         self._chains = {}  # (sampler, step size, temperature) -> Chain of max_steps steps
 
         self.sliders = {
-            "step_size": widgets.SelectionSlider(options=STEP_SIZES, value=0.01, description="step size ε",
+            "step_size": widgets.SelectionSlider(options=_labelled(STEP_SIZES), value=0.01, description="step size ε",
                                                  continuous_update=False, **control_style(140)),
-            "temperature": widgets.SelectionSlider(options=TEMPERATURES, value=1.0, description="temperature T",
+            "temperature": widgets.SelectionSlider(options=_labelled(TEMPERATURES), value=1.0, description="temperature T",
                                                    continuous_update=False, **control_style(140)),
             "n_steps": step_slider("steps", value=100, max_steps=max_steps, description_width=140),
             "sampler": widgets.ToggleButtons(options=["ULA", "MALA"], value="ULA", description="sampler",
