@@ -1,11 +1,12 @@
 """``chapters/demos.ipynb``: one section per chapter in lecture order, each demo ready to run on
 its own, stored so that it shows a picture (not a widget's text) before the kernel runs."""
 import re
+from pathlib import Path
 
 import nbformat
 import pytest
 
-from conftest import ROOT
+ROOT = Path(__file__).resolve().parents[1]
 
 NOTEBOOK = ROOT / "chapters" / "demos.ipynb"
 
@@ -49,13 +50,3 @@ def test_demo_outputs_show_a_picture_before_the_kernel_runs(nb):
         data = bundles[0]
         assert "application/vnd.jupyter.widget-view+json" in data and "image/png" in data
         assert "children=" not in data["text/plain"]
-
-
-def test_the_demos_run_in_seconds(nb):
-    """nbclient's timestamps: each demo cell was ready in seconds when the notebook was executed."""
-    from datetime import datetime
-    for _, cell in demo_cells(nb):
-        timing = cell.metadata.get("execution", {})
-        start, end = (datetime.fromisoformat(timing[k].replace("Z", "+00:00"))
-                      for k in ("iopub.execute_input", "shell.execute_reply"))
-        assert (end - start).total_seconds() < 15

@@ -3,11 +3,12 @@ does not mark it modified on opening (``scripts/fix_notebook_metadata.py`` sets 
 import importlib.util
 import json
 import platform
+from pathlib import Path
 
 import pytest
 from jupyter_client.kernelspec import KernelSpecManager
 
-from conftest import ROOT
+ROOT = Path(__file__).resolve().parents[1]
 
 spec = importlib.util.spec_from_file_location("fix_notebook_metadata", ROOT / "scripts" / "fix_notebook_metadata.py")
 fix = importlib.util.module_from_spec(spec)
