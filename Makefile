@@ -10,7 +10,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 NBVAL  := --nbval-current-env --nbval-cell-timeout=600
 
-.PHONY: setup book test test-fast test-lib test-chapters test-solutions exercises execute bench lab clean
+.PHONY: setup book test test-fast test-lib test-chapters test-solutions exercises execute bench lab demos clean
 
 setup: $(STAMP)
 
@@ -49,6 +49,10 @@ bench: setup
 
 lab: setup
 	$(BIN)/jupyter lab
+
+# The lecture demos of every chapter, in one notebook, opened in JupyterLab.
+demos: setup
+	$(BIN)/jupyter lab chapters/demos.ipynb
 
 clean:
 	rm -rf _build

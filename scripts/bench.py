@@ -6,16 +6,24 @@
 Each notebook runs top to bottom in a fresh kernel of this environment, as nbval and a
 reader would run it. ``--threads N`` caps PyTorch/BLAS threads (the course's budget is a
 minute per chapter on 2 CPU cores). Exits non-zero if any notebook fails.
+
+Cells tagged ``demo`` (the lecture demos) are also listed with their own seconds: the time
+from running the cell to the demo being ready. ``--write`` stores the notebook with the
+installed kernel's metadata (``scripts/fix_notebook_metadata.py``), so that JupyterLab does
+not open it as modified.
 """
 import argparse
 import os
 import sys
 import time
+from datetime import datetime
 from pathlib import Path
 
 import nbformat
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
+
+from fix_notebook_metadata import fix_metadata
 
 
 def execute(path, *, write, timeout):
@@ -28,8 +36,22 @@ def execute(path, *, write, timeout):
     finally:
         seconds = time.perf_counter() - start
     if write:
+        fix_metadata(nb)
         nbformat.write(nb, path)
-    return seconds
+    return seconds, demo_seconds(nb)
+
+
+def demo_seconds(nb):
+    """``[(first line, seconds)]`` for each executed cell tagged ``demo``, from nbclient's timing."""
+    found = []
+    for cell in nb.cells:
+        timing = cell.get("metadata", {}).get("execution", {})
+        if "demo" in cell.get("metadata", {}).get("tags", []) and "shell.execute_reply" in timing:
+            start = datetime.fromisoformat(timing["iopub.execute_input"].replace("Z", "+00:00"))
+            end = datetime.fromisoformat(timing["shell.execute_reply"].replace("Z", "+00:00"))
+            lines = [line for line in cell.source.splitlines() if line and not line.startswith(("from ", "import "))]
+            found.append(((lines or ["?"])[0][:40], (end - start).total_seconds()))
+    return found
 
 
 def main(argv=None):
@@ -45,14 +67,17 @@ def main(argv=None):
     total, failed = 0.0, []
     print(f"{'notebook':<48} {'seconds':>8}")
     for path in args.notebooks:
+        demos = []
         try:
-            seconds = execute(path, write=args.write, timeout=args.timeout)
+            seconds, demos = execute(path, write=args.write, timeout=args.timeout)
             status = ""
         except CellExecutionError as err:
             seconds, status = float("nan"), "  FAILED: " + str(err).strip().splitlines()[-1][:120]
             failed.append(path)
         total += 0 if seconds != seconds else seconds
         print(f"{str(path):<48} {seconds:8.1f}{status}", flush=True)
+        for first_line, demo in demos:
+            print(f"  demo cell: {first_line:<42} {demo:8.1f}", flush=True)
     print(f"{'total':<48} {total:8.1f}")
     return 1 if failed else 0
 

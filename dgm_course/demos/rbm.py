@@ -1,12 +1,13 @@
 """Lecture demo for chapter 3: step through a Gibbs chain of a trained RBM, CD-1 or PCD.
 
     demo = gibbs_chain_demo({"CD-1": rbm_cd, "PCD": rbm_pcd})
-    demo.widget                      # a slider over the Gibbs steps and a toggle between the models
+    demo.widget                      # a step slider (0, 1, 2, 3, 5, ..., 1000), a toggle between the models
     demo.sliders["step"].value = 50  # what a test (or a lecturer) can do programmatically
     demo.figure(steps=(0, 1, 10, 100))  # the static version for the book
 
 The chains are run once when the demo is built (one per model, from the same starting images and
-the same random numbers), so moving the slider only swaps the picture's data.
+the same random numbers), so moving the slider only swaps the picture's data. Each digit is drawn
+with 8 screen pixels per image pixel (64-pixel tiles).
 """
 import math
 
@@ -14,12 +15,15 @@ import ipywidgets as widgets
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
-from IPython.display import clear_output, display
-from matplotlib.figure import Figure
 
+from dgm_course.data import load_digits
+from dgm_course.demos.projector import FONT, Demo, new_figure, step_slider
 from dgm_course.plotting import image_grid
 from dgm_course.rbm import RBM
 from dgm_course.utils import make_generator
+from dgm_course.validation import check_int
+
+PIXEL = 8  # screen pixels per image pixel: 8x8 digits become 64-pixel tiles
 
 
 def _tile(images, ncols, shape=(8, 8)):
@@ -33,15 +37,15 @@ def _tile(images, ncols, shape=(8, 8)):
     return canvas
 
 
-class GibbsChainDemo:
+class GibbsChainDemo(Demo):
     """A Gibbs chain of one of several trained RBMs, as a grid of digit images, one per chain.
 
     Attributes
     ----------
     sliders : dict
-        ``"step"`` (an ``IntSlider`` over the Gibbs steps) and ``"model"`` (``ToggleButtons`` over the
-        models' names).
-    chains : dict of str -> tensor of shape (n_steps + 1, n_chains, n_visible)
+        ``"step"`` (a ``SelectionSlider`` over 0, 1, 2, 3, 5, ... Gibbs steps) and ``"model"``
+        (``ToggleButtons`` over the models' names).
+    chains : dict of str -> array of shape (n_steps + 1, n_chains, n_visible)
         The recorded means :math:`P(v = 1 \\mid h)` of each model's chains (step 0: the start).
     last_image : numpy array
         The tiled picture drawn last.
@@ -49,47 +53,54 @@ class GibbsChainDemo:
         What to display.
     """
 
-    def __init__(self, models, *, n_chains=20, n_steps=200, v0=None, generator=0, ncols=10):
+    name = "Gibbs chain demo (chapter 3)"
+
+    def __init__(self, models, *, n_chains=20, n_steps=1000, v0=None, generator=0, ncols=10):
         if not isinstance(models, dict) or not models or not all(isinstance(m, RBM) for m in models.values()):
             raise ValueError(f"models must be a non-empty dict of name -> RBM, got {type(models).__name__}")
+        check_int(n_steps, "n_steps", 1)
+        self.ncols = check_int(ncols, "ncols", 1)
         n_visible = next(iter(models.values())).n_visible
         if v0 is None:  # random binary images
             v0 = torch.bernoulli(torch.full((n_chains, n_visible), 0.5), generator=make_generator(generator))
-        self.ncols = ncols
         self.chains = {}
         for name, rbm in models.items():  # the same start and the same seed for every model
-            self.chains[name] = rbm.gibbs_chain(v0, n_steps, generator=make_generator(generator)).numpy()
+            chain = rbm.gibbs_chain(v0, n_steps=n_steps, generator=make_generator(generator))
+            self.chains[name] = chain.numpy()
         names = list(models)
         self.sliders = {
-            "step": widgets.IntSlider(value=0, min=0, max=n_steps, description="Gibbs step",
-                                      continuous_update=True),
-            "model": widgets.ToggleButtons(options=names, value=names[0], description="trained by"),
+            "step": step_slider("Gibbs step", value=0, max_steps=n_steps),
+            "model": widgets.ToggleButtons(options=names, value=names[0], description="trained by",
+                                           style={"description_width": "100px", "button_width": "90px"}),
         }
-        self.fig = Figure(figsize=(0.45 * ncols + 0.3, 0.45 * math.ceil(len(v0) / ncols) + 0.6))
-        self.ax = self.fig.subplots()
-        self.ax.set_axis_off()
+        self.layout_rows = [[self.sliders["model"]], [self.sliders["step"]]]
+        self._build_figure(self.frame(names[0], 0).shape)
+        self._finish()
+
+    def _build_figure(self, canvas_shape):
+        rows, cols = canvas_shape
+        width, height = cols * PIXEL, rows * PIXEL  # the tiles, in screen pixels
+        fig_width, fig_height = max(width + 48, 640), height + 64
+        self.fig = new_figure(fig_width, fig_height)
+        ax = self.fig.add_axes([(fig_width - width) / 2 / fig_width, 12 / fig_height,
+                                width / fig_width, height / fig_height])
+        ax.set_axis_off()
         cmap = plt.get_cmap("gray_r").with_extremes(bad="white")
-        self.last_image = self.frame(names[0], 0)
-        self._image = self.ax.imshow(self.last_image, cmap=cmap, vmin=0, vmax=1, interpolation="nearest")
-        self.output = widgets.Output()
-        for slider in self.sliders.values():
-            slider.observe(lambda change: self.update(), names="value")
-        self.widget = widgets.VBox([widgets.HBox([self.sliders["model"], self.sliders["step"]]), self.output])
-        self.update()
+        self._image = ax.imshow(np.zeros(canvas_shape), cmap=cmap, vmin=0, vmax=1, interpolation="nearest",
+                                aspect="auto", animated=True)
+        self._title = self.fig.text(0.5, 1 - 10 / fig_height, " ", fontsize=FONT["title"], ha="center",
+                                    va="top", animated=True)
+        self.dynamic = [self._image, self._title]
 
     def frame(self, model, step):
         """The tiled picture of ``model``'s chains at Gibbs step ``step``."""
         return _tile(self.chains[model][step], self.ncols)
 
-    def update(self):
-        """Redraw the picture for the sliders' current values."""
-        model, step = self.sliders["model"].value, self.sliders["step"].value
+    def draw(self, step, model):
+        """Show ``model``'s chains at Gibbs step ``step``."""
         self.last_image = self.frame(model, step)
         self._image.set_data(self.last_image)
-        self.ax.set_title(f"{model}: step {step}")
-        with self.output:
-            clear_output(wait=True)
-            display(self.fig)
+        self._title.set_text(f"{model}: P(v = 1 | h) after {step} Gibbs steps")
 
     def figure(self, steps=(0, 1, 2, 5, 20, 100), n_show=8):
         """A static figure for the book: for each model (rows of panels), the first ``n_show`` chains
@@ -105,6 +116,20 @@ class GibbsChainDemo:
         return fig
 
 
-def gibbs_chain_demo(models, **kwargs):
-    """Build a :class:`GibbsChainDemo` (``models``: a dict of name -> trained RBM); show ``.widget``."""
-    return GibbsChainDemo(models, **kwargs)
+def train_demo_rbms(*, n_hidden=16, epochs=30, generator=0):
+    """The chapter's two RBMs, trained on the binarised training digits by CD-1 and by PCD with
+    the chapter's settings (batch 20, learning rate 0.2 decayed linearly, weight decay 1e-4).
+    About a second on a laptop CPU. Returns ``{"CD-1": rbm, "PCD": rbm}``."""
+    x = load_digits("train", binary=True)
+    models = {}
+    for name, method in (("CD-1", "cd"), ("PCD", "pcd")):
+        models[name] = RBM(x.shape[1], n_hidden, generator=generator)
+        models[name].fit(x, method=method, epochs=epochs, batch_size=20, lr=0.2, weight_decay=1e-4,
+                         generator=generator)
+    return models
+
+
+def gibbs_chain_demo(models=None, **kwargs):
+    """Build a :class:`GibbsChainDemo` (``models``: a dict of name -> trained RBM; without it,
+    the two RBMs of :func:`train_demo_rbms`); show ``.widget``."""
+    return GibbsChainDemo(train_demo_rbms() if models is None else models, **kwargs)
