@@ -51,3 +51,23 @@ def test_bad_shapes():
         plotting.image_grid(np.full((2, 64), np.nan))
     with pytest.raises(ValueError, match="samples must be finite"):
         plotting.samples_2d(torch.full((3, 2), float("nan")))
+
+
+def test_graphical_model_draws_one_circle_per_unit_and_checks_its_arguments():
+    import matplotlib.pyplot as plt
+
+    from dgm_course.plotting import graphical_model
+
+    ax = graphical_model([("v", 4), ("h1", 3), ("h2", 2)], edges=["down", "undirected"],
+                         within=[2])
+    circles = [p for p in ax.patches if isinstance(p, plt.Circle)]
+    assert len(circles) == 9
+    arrows = [t for t in ax.texts if getattr(t, "arrow_patch", None) is not None]
+    assert len(arrows) == 4 * 3  # one arrow per directed edge v <- h1
+    with pytest.raises(ValueError, match="edges"):
+        graphical_model([("v", 2), ("h", 2)], edges="sideways")
+    with pytest.raises(ValueError, match="one kind per pair"):
+        graphical_model([("v", 2), ("h", 2)], edges=["down", "down"])
+    with pytest.raises(ValueError, match="layers\\[1\\] size"):
+        graphical_model([("v", 2), ("h", 0)])
+    plt.close("all")
