@@ -240,6 +240,11 @@ def _where(label):
     return f"{label}: " if label else ""
 
 
+def _kind(value):
+    """The type of a student's result, as it is named in messages."""
+    return getattr(value, "type_name", None) or type(value).__name__
+
+
 def _is_scalar(x):
     if isinstance(x, (torch.Tensor, np.ndarray)):
         return x.ndim == 0
@@ -267,19 +272,19 @@ def _to_array(value, expected, label):
             return np.asarray(value, dtype=np.float64).reshape(())
         if isinstance(value, bool) or not isinstance(value, (int, float, np.number)):
             raise CheckFailed(f"{_where(label)}the result should be a number, "
-                              f"yours is {type(value).__name__} {value!r:.60}.")
+                              f"yours is {_kind(value)} {value!r:.60}.")
         return np.asarray(float(value))
     if isinstance(expected, torch.Tensor):
         if not isinstance(value, torch.Tensor):
             raise CheckFailed(f"{_where(label)}the result should be a torch.Tensor, "
-                              f"yours is a {type(value).__name__}.")
+                              f"yours is a {_kind(value)}.")
         if expected.is_floating_point() and not value.is_floating_point():
             raise CheckFailed(f"{_where(label)}the result should be a floating-point tensor "
                               f"({expected.dtype}), yours has dtype {value.dtype}.")
         return value.detach().cpu().double().numpy()
     if not isinstance(value, (np.ndarray, torch.Tensor)):
         raise CheckFailed(f"{_where(label)}the result should be an array, "
-                          f"yours is a {type(value).__name__}.")
+                          f"yours is a {_kind(value)}.")
     if isinstance(value, torch.Tensor):
         value = value.detach().cpu().double()
     return np.asarray(value, dtype=np.float64)
@@ -289,7 +294,7 @@ def _compare(value, expected, *, label, atol, rtol):
     """Return ``None`` if ``value`` matches ``expected``, else a sentence saying how it differs."""
     if isinstance(expected, (tuple, list)):
         if not isinstance(value, (tuple, list)) or len(value) != len(expected):
-            got = (f"a {type(value).__name__}" if not isinstance(value, (tuple, list))
+            got = (f"a {_kind(value)}" if not isinstance(value, (tuple, list))
                    else f"{len(value)} values")
             return (f"{_where(label)}the result should be {len(expected)} values (a tuple), "
                     f"yours is {got}.")

@@ -96,7 +96,7 @@ def test_judge_compares_with_hints_and_reports_what_went_wrong():
 def _run(source, question=DOUBLE, **limits):
     answers = extract_answers(_nb(("setup", "import torch\nimport numpy as np"), ("answer", source)), RELEASE)
     start = time.perf_counter()
-    outputs, statuses = run_isolated(question, answers, limits=Limits(startup_seconds=20, **limits))
+    outputs, statuses = run_isolated(question, answers, limits=Limits(**{"startup_seconds": 20, **limits}))
     return judge(question, outputs, statuses), time.perf_counter() - start
 
 
@@ -107,8 +107,8 @@ def _run(source, question=DOUBLE, **limits):
     ("def f(x):\n    x *= 2\n    return x", "changed its input `x` in place"),
     ("def f(x):\n    raise NotImplementedError()", "not implemented yet"),
     ("def f(x):\n    import os\n    os._exit(0)", "the process ended before answering"),
-    ("def f(x):\n    return object()", "yours is a <object>"),
-    ("import pickle\ndef f(x):\n    return pickle.dumps(x)", "yours is a <bytes>"),
+    ("def f(x):\n    return object()", "yours is a object"),
+    ("import pickle\ndef f(x):\n    return pickle.dumps(x)", "yours is a bytes"),
     ("def f(x):\n    return torch.ones(2**31, dtype=torch.float64)", "raised RuntimeError"),   # memory limit
     ("g = 1\n", "f is not defined"),
 ])
