@@ -489,7 +489,9 @@ def grade_submission(submission, release, questions, *, limits=None):
     """Isolated scores of one submission: ``{name: (points, problem)}``, and the flags."""
     answers = extract_answers(submission, release)
     flags = [f"syntax error in {e}" for e in answers.syntax_errors]
-    flags += [f"touches the grading machinery: {m}" for m in machinery_flags(answers.all_code)]
+    touches = machinery_flags(answers.all_code)
+    if touches:
+        flags.append(f"touches the grading machinery: {', '.join(touches)}")
     scores = {}
     for question in questions.values():
         used = ast_forbidden(answers.tree, question.name, question.forbidden)
