@@ -329,7 +329,8 @@ def _compare(value, expected, *, label, atol, rtol):
         got, want = got.reshape(()), want.reshape(())
         return f"{_where(label)}the result should be {_fmt(want)}, yours is {_fmt(got)}."
     bad = np.argwhere(~close)
-    worst = tuple(int(i) for i in bad[np.argmax(np.abs(got - want)[~close])])
+    with np.errstate(invalid="ignore"):   # inf - inf where both are infinite
+        worst = tuple(int(i) for i in bad[np.argmax(np.nan_to_num(np.abs(got - want))[~close])])
     return (f"{_where(label)}{len(bad)} of {got.size} entries differ from the expected values; "
             f"entry {worst} should be {_fmt(want[worst])}, yours is {_fmt(got[worst])}.")
 

@@ -34,19 +34,28 @@ that defines ``QUESTIONS``, a list of :class:`Question`::
     ]
 
 ``name`` is the function's name and the answer cell's grade id (its test cell is
-``test_<name>``), ``points`` the test cell's points. Each test cell shows the visible cases
-with literal expected values (``grading.check_function``) and ends with a hidden block::
+``test_<name>``), ``points`` the test cell's points. The test cell reloads the checker, runs
+the hidden check (it prints one ``✓`` line and gives the hints), then shows the visible cases
+with literal expected values, and nothing that computes them::
 
+    import importlib
+
+    # the checker, reloaded from its file
+    G = importlib.reload(importlib.import_module("dgm_course.grading"))
     ### BEGIN HIDDEN TESTS
-    from dgm_course.regrade import check_hidden
-    check_hidden("NN_name", "logsumexp", logsumexp)
+    regrade = importlib.reload(importlib.import_module("dgm_course.regrade"))
+    regrade.check_hidden("NN_name", "logsumexp", logsumexp)
     ### END HIDDEN TESTS
+    G.check_function(logsumexp, [
+        G.Case((torch.zeros(4),), description="a = 0", expected=torch.tensor(1.38629436)),
+    ], forbidden=("logsumexp",))
 
 Inputs must be tensors, arrays, numbers or :class:`Seed` (a seeded ``torch.Generator``),
 passed positionally. Samplers give ``check=`` (a function of the list of outputs and the
 cases that returns a problem or ``None``) instead of a reference; rotation-invariant
-answers give ``transform=``. ``tests/test_exercises.py`` then checks the new set: the
-release holds no reference, the solution passes, the stubs and the listed mistakes fail.
+answers give ``transform=``. Run ``make exercises``, and add the set's typical mistakes to
+``WRONG`` in ``tests/test_exercises.py``, which then checks the new set: the release holds no
+reference, the spec matches the notebook, the solution passes, the stubs and the mistakes fail.
 """
 import ast
 import csv
