@@ -10,7 +10,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 NBVAL  := --nbval-current-env --nbval-cell-timeout=600
 
-.PHONY: setup book test test-fast test-lib test-chapters test-solutions exercises execute bench lab demos clean
+.PHONY: setup book test test-fast test-lib test-chapters test-solutions exercises execute bench lab demos regrade clean
 
 setup: $(STAMP)
 
@@ -38,6 +38,12 @@ test-fast: setup
 # Regenerate the student releases exercises/NN_name/ from the nbgrader sources solutions/NN_name/.
 exercises: setup
 	$(BIN)/python scripts/release_exercises.py
+
+# The grade of record: every submission of ASSIGNMENT (submitted/<student>/ASSIGNMENT/) regraded
+# in isolated processes, beside nbgrader's score, into regraded/ASSIGNMENT.csv (README, TA section).
+regrade: setup
+	@test -n "$(ASSIGNMENT)" || { echo "usage: make regrade ASSIGNMENT=00_introduction"; exit 1; }
+	$(BIN)/python -m dgm_course.regrade $(ASSIGNMENT)
 
 # Execute the chapters and store their outputs in place (do this after editing a chapter).
 execute: setup

@@ -1,25 +1,79 @@
-"""Every exercise set: the release is what nbgrader generates, holds no solutions, and its
-untouched stubs fail every check with the "not implemented yet" message."""
+"""Every exercise set: the release is what nbgrader generates and holds no answers; the solutions
+pass every check; the stubs and a table of typical wrong answers fail with a specific message.
+
+The table ``WRONG`` lists (set, question, wrong answer, phrase its feedback must contain); the
+feedback is the hidden check's (:func:`dgm_course.regrade.check_hidden`, the same check the
+isolated regrade applies), run here in-process on the answer defined after the release's own
+setup cells. The visible test cell of the release must fail on it too, unless ``hidden_only``.
+"""
+import ast
+import importlib.util
 import json
+import re
 from pathlib import Path
 
 import nbformat
+import numpy as np
 import pytest
+import torch
 
-from dgm_course.grading import CheckFailed  # noqa: F401  (the notebooks raise it)
+from dgm_course import regrade
 
 ROOT = Path(__file__).resolve().parents[1]
 SETS = sorted(p.name for p in (ROOT / "solutions").iterdir() if p.is_dir() and any(p.glob("*.ipynb")))
 
 
 def _release_script():
-    import importlib.util
-
     spec = importlib.util.spec_from_file_location("release_exercises", ROOT / "scripts" / "release_exercises.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
 
+
+def _notebook(kind, name):
+    return nbformat.read(ROOT / kind / name / f"{name}.ipynb", as_version=4)
+
+
+def _meta(cell):
+    return cell.metadata.get("nbgrader", {})
+
+
+def _test_cells(nb):
+    return {_meta(c)["grade_id"]: c for c in nb.cells if _meta(c).get("grade") and not _meta(c).get("solution")}
+
+
+def _namespace(name, answers=None):
+    """The release's setup cells and the solution's answers (or ``answers``), run in a fresh dict."""
+    ns = {"__name__": "__main__"}
+    release, solution = _notebook("exercises", name), _notebook("solutions", name)
+    for cell in release.cells:
+        if cell.cell_type == "code" and not _meta(cell):
+            exec(cell.source, ns)
+    for cell in solution.cells:
+        if _meta(cell).get("solution"):
+            exec((answers or {}).get(_meta(cell)["grade_id"], cell.source), ns)
+    torch.set_default_dtype(torch.float32)   # set 3's setup cell changes it: restore after running
+    return ns
+
+
+def _feedback(name, question, ns, visible=False):
+    """What the hidden check (or the release's visible cell) says: None if it passes."""
+    default = torch.get_default_dtype()
+    try:
+        if "float64" in _notebook("exercises", name).cells[1].source:
+            torch.set_default_dtype(torch.float64)
+        if visible:
+            exec(_test_cells(_notebook("exercises", name))[f"test_{question}"].source, dict(ns))
+        else:
+            regrade.check_hidden(name, question, ns[question])
+    except AssertionError as err:   # CheckFailed (the cell reloads the module, so compare by base)
+        return str(err)
+    finally:
+        torch.set_default_dtype(default)
+    return None
+
+
+# ------------------------------------------------------------------ releases
 
 @pytest.fixture(scope="module")
 def regenerated(tmp_path_factory):
@@ -38,6 +92,8 @@ def test_committed_release_is_what_nbgrader_generates(name, regenerated):
     committed = json.loads((ROOT / "exercises" / name / f"{name}.ipynb").read_text())
     fresh = json.loads((regenerated / name / f"{name}.ipynb").read_text())
     assert committed == fresh, f"exercises/{name} is stale: run `make exercises` and commit the result"
+    assert sorted(p.name for p in (regenerated / name).iterdir()) == [f"{name}.ipynb"], \
+        "the release holds more than the notebook (hidden_cases.py must never be released)"
 
 
 @pytest.mark.parametrize("name", SETS)
@@ -45,15 +101,312 @@ def test_release_holds_no_solution_or_hidden_test(name):
     text = (ROOT / "exercises" / name / f"{name}.ipynb").read_text()
     for marker in ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "END HIDDEN TESTS"):
         assert marker not in text
-    source = nbformat.read(ROOT / "solutions" / name / f"{name}.ipynb", as_version=4)
-    assert any("BEGIN HIDDEN TESTS" in c.source for c in source.cells), f"{name} has no hidden tests"
+    assert any("BEGIN HIDDEN TESTS" in c.source for c in _notebook("solutions", name).cells)
+
+
+def _values(question, cases):
+    """A few expected values of ``cases``, as they would be printed."""
+    values = []
+    for case in cases:
+        out = question.reference(*regrade._materialise(case.args))
+        for part in out if isinstance(out, tuple) else (out,):
+            flat = np.asarray(part.detach() if isinstance(part, torch.Tensor) else part, dtype=float).ravel()
+            values += [x for x in flat[:3] if len(f"{abs(x):.6g}".replace(".", "").strip("0")) >= 4]
+    return values
+
+
+@pytest.mark.parametrize("name", SETS)
+def test_release_defines_or_imports_no_reference(name):
+    """Test cells show inputs and expected values only: no function, no import of the
+    library's models, no reference's or hint's name, and no expected value of a hidden case."""
+    release = _notebook("exercises", name)
+    questions = regrade.load_spec(name)
+    code = "\n".join(c.source for c in release.cells if c.cell_type == "code")
+    for grade_id, cell in _test_cells(release).items():
+        for node in ast.walk(ast.parse(cell.source)):
+            assert not isinstance(node, (ast.FunctionDef, ast.Lambda, ast.ClassDef)), grade_id
+            if isinstance(node, (ast.Import, ast.ImportFrom)):
+                modules = [a.name for a in node.names] if isinstance(node, ast.Import) else [node.module]
+                assert modules == ["importlib"], f"{grade_id} imports {modules}"
+    names = {"hidden_cases", "_reference", "check_hidden"}
+    for q in questions.values():
+        for fn in [q.reference, q.transform, q.check] + [h.wrong for h in q.hints]:
+            if fn is not None and fn.__name__ != "<lambda>":
+                names.add(fn.__name__)
+    for ref_name in names:
+        assert not re.search(rf"(?<!\w){ref_name}\b", code), f"the release of {name} mentions {ref_name}"
+    for q in questions.values():
+        if q.reference is None:
+            continue
+        shown = _values(q, q.visible)
+        for x in _values(q, q.hidden):
+            if np.isclose(x, shown, rtol=1e-6).any():
+                continue
+            for text in (f"{x:.6g}", f"{x:.5f}"):
+                assert text not in code, f"{name}: a hidden value of {q.name} ({text}) is in the release"
+
+
+@pytest.mark.parametrize("name", SETS)
+def test_spec_matches_the_notebook(name):
+    """Every question of hidden_cases.py has its answer and test cell, with the same points."""
+    questions = regrade.load_spec(name)
+    source = _notebook("solutions", name)
+    tests = _test_cells(source)
+    answers = {_meta(c)["grade_id"] for c in source.cells if _meta(c).get("solution")}
+    assert set(questions) == answers
+    assert {f"test_{q}" for q in questions} == set(tests)
+    for q in questions.values():
+        assert tests[f"test_{q.name}"].metadata["nbgrader"]["points"] == q.points
+        assert f'check_hidden("{name}", "{q.name}", {q.name})' in tests[f"test_{q.name}"].source
+        assert q.visible and q.hidden, f"{q.name} needs visible and hidden cases"
 
 
 @pytest.mark.parametrize("name", SETS)
 def test_source_is_stored_without_outputs(name):
-    source = nbformat.read(ROOT / "solutions" / name / f"{name}.ipynb", as_version=4)
+    source = _notebook("solutions", name)
     assert all(not c.get("outputs") for c in source.cells if c.cell_type == "code")
 
+
+# ------------------------------------------------------------------ right and wrong answers, in-process
+
+QUESTIONS = [(name, q) for name in SETS for q in regrade.load_spec(name)]
+
+
+@pytest.mark.parametrize("name, question", QUESTIONS)
+def test_solution_passes_visible_and_hidden_checks(name, question, capsys):
+    ns = _namespace(name)
+    assert _feedback(name, question, ns) is None
+    assert _feedback(name, question, ns, visible=True) is None
+    out = capsys.readouterr().out
+    assert out.count("✓") == 2, out      # one line from the hidden check, one from the visible
+
+
+@pytest.mark.parametrize("name, question", QUESTIONS)
+def test_untouched_stub_is_not_implemented_yet(name, question):
+    stub = f"def {question}(*args):\n    raise NotImplementedError()"
+    ns = _namespace(name, {question: stub})
+    for visible in (False, True):
+        assert "is not implemented yet" in _feedback(name, question, ns, visible=visible)
+
+
+S0, S1, S2, S3 = SETS[:4]
+PPCA_HEAD = "def ppca_closed_form(X, q):\n    b = X.mean(0)\n"
+FA_POSTERIOR = """def fa_posterior(X, b, W, psi):
+    C = W @ W.T + np.diag(psi)
+    return (X - b) @ np.linalg.solve(C, W), np.eye(W.shape[1]) - W.T @ np.linalg.solve(C, W)
+"""
+FA_EM_HEAD = FA_POSTERIOR + """def fa_em_step(X, W, psi):
+    N, b = X.shape[0], X.mean(0)
+    Xc = X - b
+    mu, Lambda = fa_posterior(X, b, W, psi)
+"""
+LL_HEAD = """def ppca_log_likelihood(X, b, W, sigma2):
+    C = W @ W.T + sigma2 * np.eye(X.shape[1])
+    Xc = X - b
+    m = np.einsum("nd,nd->n", Xc, np.linalg.solve(C, Xc.T).T)
+"""
+GRAD_HEAD = """def log_likelihood_gradient(X, R, b):
+    n = b.shape[0]
+    x = all_binary_states(n, dtype=b.dtype)
+    mask = 1 - torch.eye(n, dtype=b.dtype)
+"""
+SWEEP = """def gibbs_sweep(x, R, b, u):
+    x = x.clone()
+    for i in range(b.shape[0]):
+        x[:, i] = (u[:, i] {op} torch.sigmoid(b[i] + {factor} * x @ R[i])).to(x.dtype)
+    return x
+"""
+CD1_HEAD = """def cd1_gradients(v, W, b, c, u_h, u_v):
+    n = v.shape[0]
+    p0 = torch.sigmoid(v @ W + c)
+"""
+CD1_TAIL = """    p1 = torch.sigmoid(v1 @ W + c)
+    return (v.T @ p0 - v1.T @ p1) / n, (v - v1).mean(0), (p0 - p1).mean(0)
+"""
+LOGZ_HEAD = "def log_partition(W, b, c):\n    h = all_binary_states(W.shape[1], dtype=W.dtype)\n"
+AIS_HEAD = "def ais_log_weight_increment(v, W, b, c, b_A, beta_prev, beta):\n    a = v @ W + c\n"
+MIXTURE = "def sample_mixture(means, stds, weights, n, generator):\n{body}"
+
+# (set, question, wrong answer, phrase its feedback must contain[, "hidden_only"])
+WRONG = [
+    # set 0
+    (S0, "logsumexp", "def logsumexp(a):\n    return torch.log(torch.exp(a).sum(-1))",
+     "subtract the maximum before exponentiating"),
+    (S0, "logsumexp", "def logsumexp(a):\n    m = a.max(-1, keepdim=True).values\n"
+                      "    return torch.log(torch.exp(a - m).sum(-1))", "add m back outside the log"),
+    (S0, "logsumexp", "def logsumexp(a):\n    m = a.max()\n    return m + torch.log(torch.exp(a - m).sum(-1))",
+     "take the maximum of each row", "hidden_only"),
+    (S0, "logsumexp", "def logsumexp(a):\n    return torch.logsumexp(a, dim=-1)", "not to use"),
+    (S0, "logsumexp", "from scipy.special import logsumexp as lse\n\ndef logsumexp(a):\n"
+                      "    return torch.as_tensor(lse(a.numpy(), axis=-1))", "not to use"),
+    (S0, "bernoulli_log_likelihood", "def bernoulli_log_likelihood(x, probs):\n"
+                                     "    return (x * torch.log(probs)).sum(-1)", "pixels that are 0 contribute"),
+    (S0, "bernoulli_log_likelihood", "def bernoulli_log_likelihood(x, probs):\n    return (x * torch.log(probs)"
+                                     " + (1 - x) * torch.log(1 - probs)).mean(-1)", "do not average them"),
+    (S0, "sample_mixture", MIXTURE.format(body="    k = torch.randint(len(weights), (n,), generator=generator)\n"
+                                               "    return means[k] + stds[k, None] * torch.randn(n, 2, "
+                                               "generator=generator)"), "check that you use the weights"),
+    (S0, "sample_mixture", MIXTURE.format(body="    k = torch.multinomial(weights, n, replacement=True)\n"
+                                               "    return means[k] + stds[k, None] * torch.randn(n, 2)"),
+     "draw every random number from `generator`"),
+    (S0, "sample_mixture", MIXTURE.format(body="    k = torch.multinomial(weights, n, replacement=True, "
+                                               "generator=generator)\n    return means[k] + stds[k, None] * "
+                                               "torch.ones(n, 2)"), "the noise"),     # noiseless
+    (S0, "sample_mixture", MIXTURE.format(body="    k = torch.multinomial(weights, n, replacement=True, "
+                                               "generator=generator)\n    e = torch.randn(n, 1, generator="
+                                               "generator)\n    return means[k] + stds[k, None] * e"),
+     "correlated"),                                                                  # one noise for both
+    (S0, "sample_mixture", MIXTURE.format(body="    k = torch.multinomial(weights, n, replacement=True, "
+                                               "generator=generator)\n    e = torch.rand(n, 2, generator="
+                                               "generator) * 12 ** 0.5 - 3 ** 0.5\n"
+                                               "    return means[k] + stds[k, None] * e"), "look Gaussian"),
+    (S0, "sample_mixture", MIXTURE.format(body="    k = torch.multinomial(weights, n, replacement=True, "
+                                               "generator=generator)\n    return means[k] + stds[k, None] ** 2"
+                                               " * torch.randn(n, 2, generator=generator)"), "variance"),
+    # set 1
+    (S1, "ppca_closed_form", PPCA_HEAD + "    lam, U = np.linalg.eigh(np.cov(X.T))\n    lam, U = lam[::-1], "
+     "U[:, ::-1]\n    s2 = lam[q:].mean()\n    return b, U[:, :q] * np.sqrt(lam[:q] - s2), s2", "divides by N"),
+    (S1, "ppca_closed_form", PPCA_HEAD + "    lam, U = np.linalg.eigh(np.cov(X.T, bias=True))\n    lam, U = "
+     "lam[::-1], U[:, ::-1]\n    s2 = lam[q:].mean()\n    return b, U[:, :q] * np.sqrt(lam[:q]), s2",
+     "subtract sigma2"),
+    (S1, "ppca_closed_form", PPCA_HEAD + "    lam, U = np.linalg.eigh(np.cov(X.T, bias=True))\n"
+     "    s2 = lam[q:].mean()\n    return b, U[:, :q] * np.sqrt(lam[:q] - s2), s2", "ascending order"),
+    (S1, "ppca_closed_form", "from sklearn.decomposition import PCA\n\n" + PPCA_HEAD +
+     "    p = PCA(q).fit(X)\n    return b, p.components_.T * np.sqrt(p.explained_variance_ - p.noise_variance_)"
+     ", p.noise_variance_", "not to use"),
+    (S1, "ppca_log_likelihood", LL_HEAD + "    return float(-0.5 * (X.shape[1] * np.log(2 * np.pi) + "
+     "np.linalg.slogdet(C)[1] + m).sum())", "the mean over the examples"),
+    (S1, "ppca_log_likelihood", LL_HEAD.replace("sigma2 * np.eye", "np.sqrt(sigma2) * np.eye") +
+     "    return float(-0.5 * (X.shape[1] * np.log(2 * np.pi) + np.linalg.slogdet(C)[1] + m).mean())",
+     "sigma2 is already a variance"),
+    (S1, "ppca_log_likelihood", LL_HEAD + "    return float(-0.5 * (np.linalg.slogdet(C)[1] + m).mean())",
+     "log(2 pi) is missing"),
+    (S1, "ppca_log_likelihood", "from scipy.stats import multivariate_normal\n\n"
+     "def ppca_log_likelihood(X, b, W, sigma2):\n    C = W @ W.T + sigma2 * np.eye(len(b))\n"
+     "    return float(multivariate_normal(b, C).logpdf(X).mean())", "not to use"),
+    (S1, "fa_posterior", FA_POSTERIOR.replace("np.eye(W.shape[1]) - W.T", "-W.T"), "the identity is missing"),
+    (S1, "fa_posterior", FA_POSTERIOR.replace("(X - b) @", "X @"), "subtract b first"),
+    (S1, "fa_posterior", FA_POSTERIOR.replace("np.diag(psi)", "np.eye(len(psi))"), "not the identity"),
+    (S1, "fa_em_step", FA_EM_HEAD + "    W_new = (Xc.T @ mu) @ np.linalg.inv(mu.T @ mu)\n"
+     "    return W_new, np.diag(Xc.T @ Xc / N - W_new @ mu.T @ Xc / N)", "the posterior covariance Lambda"),
+    (S1, "fa_em_step", FA_EM_HEAD + "    W_new = (Xc.T @ mu) @ np.linalg.inv(N * Lambda + mu.T @ mu)\n"
+     "    return W_new, np.diag(Xc.T @ Xc / N - W @ mu.T @ Xc / N)", "the *new* loadings"),
+    (S1, "fa_em_step", FA_EM_HEAD + "    W_new = (Xc.T @ mu) @ np.linalg.inv(N * Lambda + mu.T @ mu)\n"
+     "    return W_new, np.diag(Xc.T @ Xc - W_new @ mu.T @ Xc)", "divide the sums by N"),
+    (S1, "fa_em_step", "import dgm_course.linear_factor as lf\n\ndef fa_em_step(X, W, psi):\n"
+     "    return lf.fa_em_step(np.cov(X.T, bias=True), W, psi)", "not to use"),
+    # set 2
+    (S2, "log_partition", "def log_partition(R, b):\n    x = all_binary_states(b.shape[0], dtype=b.dtype)\n"
+     "    return torch.logsumexp(-((x @ R) * x).sum(1) - x @ b, dim=0)", "Check the sign of the energy"),
+    (S2, "log_partition", "def log_partition(R, b):\n    x = all_binary_states(b.shape[0], dtype=b.dtype)\n"
+     "    return torch.logsumexp(((x @ R) * x).sum(1), dim=0)", "the bias term b^T x is missing"),
+    (S2, "log_partition", "def log_partition(R, b):\n    x = all_binary_states(b.shape[0], dtype=b.dtype)\n"
+     "    return torch.logsumexp(0.5 * ((x @ R) * x).sum(1) + x @ b, dim=0)", "no factor 1/2"),
+    (S2, "log_partition", "def log_partition(R, b):\n    x = all_binary_states(b.shape[0], dtype=b.dtype)\n"
+     "    return torch.log(torch.exp(((x @ R) * x).sum(1) + x @ b).sum())", "overflows", "hidden_only"),
+    (S2, "log_likelihood_gradient", GRAD_HEAD + "    p = torch.softmax(((x @ R) * x).sum(1) + x @ b, dim=0)\n"
+     "    return (x.T @ (p[:, None] * x) - X.T @ X / len(X)) * mask, p @ x - X.mean(0)",
+     "positive phase minus negative phase"),
+    (S2, "log_likelihood_gradient", GRAD_HEAD + "    return X.T @ X / len(X) * mask, X.mean(0)",
+     "the negative phase is missing"),
+    (S2, "log_likelihood_gradient", GRAD_HEAD + "    w = (((x @ R) * x).sum(1) + x @ b).exp()\n"
+     "    return (X.T @ X / len(X) - x.T @ (w[:, None] * x)) * mask, X.mean(0) - w @ x", "normalise the weights"),
+    (S2, "log_likelihood_gradient", GRAD_HEAD + "    p = torch.softmax(((x @ R) * x).sum(1) + x @ b, dim=0)\n"
+     "    return X.T @ X / len(X) - x.T @ (p[:, None] * x), X.mean(0) - p @ x", "set the diagonal of grad_R to 0"),
+    (S2, "gibbs_sweep", "def gibbs_sweep(x, R, b, u):\n    return (u < torch.sigmoid(b + 2 * x @ R)).to(x.dtype)",
+     "a sweep is sequential"),
+    (S2, "gibbs_sweep", SWEEP.format(op="<", factor=1), "contains each pair twice"),
+    (S2, "gibbs_sweep", SWEEP.format(op=">", factor=2), "set it to 1 when u_i < p_i"),
+    (S2, "gibbs_sweep", SWEEP.format(op="<", factor=2).replace("    x = x.clone()\n", ""), "in place"),
+    # set 3 (W has shape (D, H))
+    (S3, "free_energy", "def free_energy(v, W, b, c):\n    return v @ b - F.softplus(v @ W + c).sum(1)",
+     "check the sign of the visible-bias term"),
+    (S3, "free_energy", "def free_energy(v, W, b, c):\n    return -(v @ b) - torch.sigmoid(v @ W + c).sum(1)",
+     "softplus(x), not the sigmoid"),
+    (S3, "free_energy", "def free_energy(v, W, b, c):\n    return -(v @ b) - F.softplus(v @ W).sum(1)",
+     "hidden biases c are missing"),
+    (S3, "free_energy", "def free_energy(v, W, b, c):\n"
+     "    return -(v @ b) - torch.log(1 + torch.exp(v @ W + c)).sum(1)", "overflows", "hidden_only"),
+    (S3, "free_energy", "from dgm_course import rbm\n\ndef free_energy(v, W, b, c):\n"
+     "    model = rbm.RBM(W.shape[0], W.shape[1])\n"
+     "    return -(v @ b) - F.softplus(v @ W + c).sum(1)", "not to use"),
+    (S3, "cd1_gradients", CD1_HEAD + "    h0 = (u_h < p0).double()\n    v1 = (u_v < torch.sigmoid(h0 @ W.T + b))"
+     ".double()\n    p1 = torch.sigmoid(v1 @ W + c)\n"
+     "    return (v1.T @ p1 - v.T @ p0) / n, (v1 - v).mean(0), (p1 - p0).mean(0)",
+     "the data (positive) phase minus the model (negative) phase"),
+    (S3, "cd1_gradients", CD1_HEAD + "    h0 = (u_h < p0).double()\n    v1 = torch.sigmoid(h0 @ W.T + b)\n"
+     + CD1_TAIL, "a binary sample"),
+    (S3, "cd1_gradients", CD1_HEAD + "    v1 = (u_v < torch.sigmoid(p0 @ W.T + b)).double()\n" + CD1_TAIL,
+     "from the binary h0"),
+    (S3, "cd1_gradients", CD1_HEAD + "    h0 = (u_h < p0).double()\n    v1 = (u_v < torch.sigmoid(h0 @ W.T + b))"
+     ".double()\n    p1 = torch.sigmoid(v1 @ W + c)\n    return v.T @ p0 - v1.T @ p1, (v - v1).sum(0), "
+     "(p0 - p1).sum(0)", "average over the n examples"),
+    (S3, "log_partition", LOGZ_HEAD + "    return torch.logsumexp(F.softplus(h @ W.T + b).sum(1), 0)",
+     "the hidden-bias term c.h is missing"),
+    (S3, "log_partition", LOGZ_HEAD + "    return torch.log(torch.exp(h @ c + F.softplus(h @ W.T + b).sum(1)).sum())",
+     "use torch.logsumexp", "hidden_only"),
+    (S3, "log_partition", LOGZ_HEAD + "    return torch.logsumexp(h @ c - F.softplus(h @ W.T + b).sum(1), 0)",
+     "check the sign"),
+    (S3, "ais_log_weight_increment", AIS_HEAD + "    return (beta_prev - beta) * (v @ (b - b_A)) + "
+     "(F.softplus(beta_prev * a) - F.softplus(beta * a)).sum(1)", "the new temperature first"),
+    (S3, "ais_log_weight_increment", AIS_HEAD + "    return (beta - beta_prev) * (v @ b) + "
+     "(F.softplus(beta * a) - F.softplus(beta_prev * a)).sum(1)", "base-rate biases b_A are missing"),
+    (S3, "ais_log_weight_increment", AIS_HEAD + "    return (beta - beta_prev) * (v @ (b - b_A) + "
+     "F.softplus(a).sum(1))", "inside the softplus"),
+    (S3, "ais_log_weight_increment", AIS_HEAD + "    sp = lambda x: torch.log(1 + torch.exp(x))\n"
+     "    return (beta - beta_prev) * (v @ (b - b_A)) + (sp(beta * a) - sp(beta_prev * a)).sum(1)",
+     "use F.softplus", "hidden_only"),
+]
+
+
+WRONG_CASES = [w if len(w) == 5 else w + ("",) for w in WRONG]
+
+
+@pytest.mark.parametrize("name, question, source, phrase, hidden_only", WRONG_CASES,
+                         ids=[f"{w[0][:2]}-{w[1]}-{i}" for i, w in enumerate(WRONG)])
+def test_typical_wrong_answer_gets_specific_feedback(name, question, source, phrase, hidden_only):
+    ns = _namespace(name, {question: source})
+    message = _feedback(name, question, ns)
+    assert message is not None, f"{question}: the wrong answer passed the hidden check"
+    assert phrase in message, f"{question}: expected {phrase!r} in the feedback, got {message!r}"
+    if not hidden_only:
+        assert _feedback(name, question, ns, visible=True) is not None, "the visible cell passes it"
+
+
+RIGHT_TOO = [  # other right answers, float32 ones among them, that must pass
+    (S0, "logsumexp", "def logsumexp(a):\n    a = a.float()\n    m = a.max(-1, keepdim=True).values\n"
+                      "    return m.squeeze(-1) + torch.log(torch.exp(a - m).sum(-1))"),
+    (S0, "bernoulli_log_likelihood", "def bernoulli_log_likelihood(x, probs):\n    x, p = x.float(), probs.float()\n"
+                                     "    return (x * torch.log(p) + (1 - x) * torch.log(1 - p)).sum(-1)"),
+    (S1, "ppca_closed_form", PPCA_HEAD + "    lam, U = np.linalg.eigh(np.cov(X.T, bias=True))\n    lam, U = "
+     "lam[::-1], U[:, ::-1]\n    s2 = lam[q:].mean()\n    W = -U[:, :q] * np.sqrt(lam[:q] - s2)\n"
+     "    R = np.linalg.qr(np.random.default_rng(0).normal(size=(q, q)))[0]\n    return b, W @ R, s2"),
+    (S2, "log_partition", "def log_partition(R, b):\n    x = all_binary_states(b.shape[0], dtype=b.dtype)\n"
+     "    return float(torch.logsumexp(((x @ R) * x).sum(1) + x @ b, dim=0))"),     # a Python float
+    (S3, "free_energy", "def free_energy(v, W, b, c):\n    v, W, b, c = v.float(), W.float(), b.float(), c.float()\n"
+     "    return -(v @ b) - F.softplus(v @ W + c).sum(1)"),
+    (S3, "log_partition", "def log_partition(W, b, c):\n    h = all_binary_states(W.shape[1]).to(W.dtype)\n"
+     "    return torch.logsumexp(h @ c + F.softplus(h @ W.T + b).sum(1), 0)"),
+    (S3, "log_partition", "def log_partition(W, b, c):\n    if W.shape[0] > 12:\n"
+     "        h = all_binary_states(W.shape[1], dtype=W.dtype)\n"
+     "        return torch.logsumexp(h @ c + F.softplus(h @ W.T + b).sum(1), 0)\n"
+     "    v = all_binary_states(W.shape[0], dtype=W.dtype)\n"
+     "    return torch.logsumexp(v @ b + F.softplus(v @ W + c).sum(1), 0)"),          # summing out v instead
+    (S3, "ais_log_weight_increment", AIS_HEAD.replace("a = v @ W + c", "a = (v @ W + c).float()") +
+     "    return (beta - beta_prev) * (v @ (b - b_A)).float() + "
+     "(F.softplus(beta * a) - F.softplus(beta_prev * a)).sum(1)"),
+]
+
+
+@pytest.mark.parametrize("name, question, source", RIGHT_TOO, ids=[f"{r[0][:2]}-{r[1]}-{i}"
+                                                                  for i, r in enumerate(RIGHT_TOO)])
+def test_other_right_answers_pass(name, question, source):
+    ns = _namespace(name, {question: source})
+    assert _feedback(name, question, ns) is None
+    assert _feedback(name, question, ns, visible=True) is None
+
+
+# ------------------------------------------------------------------ the notebooks, executed
 
 @pytest.mark.slow
 @pytest.mark.parametrize("name", SETS)
@@ -71,4 +424,4 @@ def test_solutions_pass_every_check(name, run_exercise):
     outcomes = run_exercise(f"solutions/{name}/{name}.ipynb")
     failed = {k: o.message for k, o in outcomes.items() if not o.passed}
     assert not failed
-    assert all("✓" in o.message for o in outcomes.values())
+    assert all(o.message.count("✓") == 2 for o in outcomes.values())

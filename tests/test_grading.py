@@ -3,10 +3,11 @@ import time
 
 import numpy as np
 import pytest
+import scipy.special
 import torch
 
 from dgm_course.grading import (Case, CheckFailed, Hint, check_close, check_function, check_sample_mean,
-                                check_true, run_student, time_limit)
+                                check_standard_normal, check_true, forbidden_uses, run_student, time_limit)
 
 
 def free_energy(v, b, c, W):
@@ -185,3 +186,134 @@ def test_time_limit_restores_the_previous_alarm_handler():
 def test_checking_needs_cases():
     with pytest.raises(ValueError, match="needs at least one Case"):
         check_function(free_energy, free_energy, [])
+
+
+# ---------------------------------------------------------------- cases with expected values
+
+def test_cases_carry_their_expected_values(capsys):
+    cases = [Case((torch.tensor([0.0, 0.0]),), expected=torch.tensor(0.6931472), description="a = 0")]
+    assert check_function(lambda a: torch.log(torch.exp(a).sum()), cases, name="lse")
+    assert "✓ lse: all 1 case(s) pass" in capsys.readouterr().out
+    with pytest.raises(CheckFailed, match=r"lse, for a = 0: the result should be 0.6931, yours is 0."):
+        check_function(lambda a: a.sum(), cases, name="lse")
+    with pytest.raises(ValueError, match="case 1 has no expected value"):
+        check_function(lambda a: a, [Case((1.0,))], name="f")
+
+
+def test_python_floats_and_0d_tensors_are_alike():
+    for expected in (torch.tensor(2.0, dtype=torch.float64), 2.0, np.float64(2.0)):
+        for value in (2.0, torch.tensor(2.0), np.array(2.0), np.float32(2.0)):
+            assert check_close(value, expected, name="x", quiet=True)
+    with pytest.raises(CheckFailed, match="should be a number, yours is str"):
+        check_close("2", torch.tensor(2.0), name="x")
+
+
+def test_float32_answers_get_float32_tolerances():
+    want = torch.tensor([1234.5678901, -0.001], dtype=torch.float64)
+    assert check_close(want.float(), want, name="x", atol=1e-8, rtol=1e-8, quiet=True)
+    with pytest.raises(CheckFailed):       # a float64 answer is held to the stated tolerance
+        check_close(want + 1e-3, want, name="x", atol=1e-8, rtol=1e-8)
+    with pytest.raises(CheckFailed):       # and float32 rounding does not excuse a real mistake
+        check_close((want * 1.01).float(), want, name="x")
+
+
+def test_changing_an_input_in_place_fails_where_the_text_forbids_it():
+    def sweep(x):
+        x[0] = 1.0
+        return x
+
+    cases = [Case((torch.zeros(2),), expected=torch.tensor([1.0, 0.0]))]
+    assert check_function(sweep, cases, name="sweep", quiet=True)
+    with pytest.raises(CheckFailed, match=r"changed its input `x` in place; .* x.clone\(\)"):
+        check_function(sweep, cases, name="sweep", unchanged=True)
+
+
+def _helper(a):
+    return scipy.special.logsumexp(a)
+
+
+def _by_helper(a):       # a notebook's functions are globals, and so are these
+    return _helper(a)
+
+
+def test_forbidden_calls_are_found_in_the_function_and_its_helpers():
+    from scipy.special import logsumexp as lse
+
+    def by_attribute(a):
+        return torch.logsumexp(a, -1)
+
+    def by_method(a):
+        return a.logsumexp(-1)
+
+    def by_import(a):
+        return lse(a)
+
+    def own(a):
+        m = a.max()
+        return m + torch.log(torch.exp(a - m).sum())
+
+    for fn in (by_attribute, by_method, by_import):
+        assert forbidden_uses(fn, ("logsumexp",)) == ["logsumexp"], fn.__name__
+    assert forbidden_uses(_by_helper, ("scipy.special",)) == ["scipy.special"]
+    assert forbidden_uses(own, ("logsumexp", "scipy.special", "sklearn")) == []
+    cases = [Case((torch.zeros(2),), expected=torch.tensor(0.6931472))]
+    with pytest.raises(CheckFailed, match=r"not to use `.logsumexp` \(e.g. torch.logsumexp\)"):
+        check_function(by_attribute, cases, name="logsumexp", forbidden=("logsumexp",))
+
+
+def test_the_function_checked_must_be_one_the_student_wrote():
+    cases = [Case((torch.zeros(2),), expected=torch.tensor(0.6931472))]
+    with pytest.raises(CheckFailed, match="should be a function you write with `def logsumexp"):
+        check_function(torch.special.logsumexp, cases, name="logsumexp")
+
+
+def test_patched_numpy_is_noticed(monkeypatch):
+    monkeypatch.setattr(np, "isclose", lambda *a, **k: np.ones(1, dtype=bool))
+    with pytest.raises(CheckFailed, match="numpy.isclose was replaced in this kernel"):
+        check_close(1.0, 2.0, name="x")
+
+
+def test_reloading_the_module_undoes_a_patch():
+    """What every test cell does first (run in a fresh interpreter: reloading changes the classes)."""
+    import subprocess
+    import sys
+
+    script = """
+import importlib
+import dgm_course.grading as grading
+grading.check_function = lambda *a, **k: True
+grading._compare = lambda *a, **k: None
+G = importlib.reload(importlib.import_module("dgm_course.grading"))
+try:
+    G.check_function(lambda a: a, [G.Case((1.0,), expected=2.0)], name="f")
+except AssertionError as err:
+    print("caught:", err)
+"""
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout
+    assert "caught: f, in case 1: the result should be 2, yours is 1." in out
+
+
+# ---------------------------------------------------------------- samplers
+
+def test_standard_normal_noise_passes_and_every_kind_of_wrong_noise_fails():
+    g = torch.Generator().manual_seed(0)
+    n = 20_000
+    assert check_standard_normal(torch.randn(n, 2, generator=g), name="noise", quiet=True)
+    z = torch.randn(n, 1, generator=g)
+    wrong = {
+        "has mean": torch.randn(n, 2, generator=g) + 0.1,
+        "has variance": torch.randn(n, 2, generator=g) * 0.9,
+        "is correlated": torch.cat([z, 0.6 * z + 0.8 * torch.randn(n, 1, generator=g)], 1),
+        "does not look Gaussian": (torch.rand(n, 2, generator=g) - 0.5) * 12 ** 0.5,
+        "variance 0.000": torch.zeros(n, 2),                       # no noise at all
+    }
+    for phrase, eps in wrong.items():
+        with pytest.raises(CheckFailed, match=phrase):
+            check_standard_normal(eps, name="noise")
+
+
+def test_standard_normal_false_failure_rate_is_small():
+    """200 correct samplers, none rejected (the stated rate is below 1e-5 per check)."""
+    g = torch.Generator().manual_seed(1)
+    for _ in range(200):
+        assert check_standard_normal(torch.randn(2_000, 2, generator=g), name="noise", quiet=True)

@@ -1,0 +1,137 @@
+"""The isolated regrade: extracting answers, scanning them, running them in a limited process."""
+import time
+
+import nbformat
+import numpy as np
+import pytest
+import torch
+
+from dgm_course.regrade import (Case, Hint, Limits, Question, Seed, ast_forbidden, extract_answers, judge,
+                                load_spec, machinery_flags, run_isolated)
+
+
+def _nb(*cells, release=False):
+    """A notebook: ("setup"|"answer"|"test", source) cells, nbgrader metadata as a release has it."""
+    nb = nbformat.v4.new_notebook()
+    for kind, source in cells:
+        cell = nbformat.v4.new_code_cell(source)
+        if kind == "answer":
+            cell.metadata["nbgrader"] = {"grade_id": "f", "solution": True, "grade": False}
+        elif kind == "test":
+            cell.metadata["nbgrader"] = {"grade_id": "test_f", "solution": False, "grade": True, "points": 1}
+        nb.cells.append(cell)
+    return nb
+
+
+RELEASE = _nb(("setup", "import torch"), ("answer", "def f(x):\n    raise NotImplementedError()"),
+              ("test", "check(f)"))
+
+
+def test_answers_keep_definitions_and_drop_top_level_calls():
+    submission = _nb(("setup", "import torch"),
+                     ("answer", "import os\n%time 1\nN = 3\n\ndef f(x):\n    return g(x) * N\n\n"
+                                "while True:\n    pass\nos._exit(0)\nprint('x' * 10**7)"),
+                     ("answer", "def g(x):\n    return x"),
+                     ("answer", "def h(x)\n    return x"),
+                     ("test", "check(f)"))
+    answers = extract_answers(submission, RELEASE)
+    assert answers.preamble == ["import torch"]
+    assert answers.statements == ["import os", "N = 3", "def f(x):\n    return g(x) * N", "def g(x):\n    return x"]
+    assert answers.syntax_errors == ["cell 4: expected ':' (line 1)"]
+
+
+def test_a_renamed_or_edited_test_cell_is_not_an_answer():
+    submission = _nb(("setup", "import torch"), ("answer", "def f(x):\n    return x"), ("setup", "check(f)"))
+    submission.cells[2].metadata["nbgrader"] = {"grade_id": "renamed", "grade": True, "solution": False}
+    answers = extract_answers(submission, RELEASE)
+    assert answers.statements == ["def f(x):\n    return x"]
+
+
+def _tree(source):
+    return extract_answers(_nb(("answer", source)), _nb()).tree
+
+
+@pytest.mark.parametrize("source, forbidden, found", [
+    ("def f(a):\n    return torch.logsumexp(a, -1)", ("logsumexp",), ["logsumexp"]),
+    ("def f(a):\n    return a.logsumexp(-1)", ("logsumexp",), ["logsumexp"]),
+    ("from scipy.special import logsumexp as lse\ndef f(a):\n    return lse(a)", ("scipy.special",),
+     ["scipy.special"]),
+    ("import sklearn.decomposition as skd\ndef g(X):\n    return skd.PCA(2).fit(X)\ndef f(X):\n    return g(X)",
+     ("sklearn",), ["sklearn"]),
+    ("def f(a):\n    from dgm_course import rbm\n    return rbm.RBM", ("dgm_course.rbm",), ["dgm_course.rbm"]),
+    ("import torch\ndef logsumexp(a):\n    m = a.max()\n    return m + torch.log(torch.exp(a - m).sum())\n"
+     "def f(a):\n    return logsumexp(a)", ("logsumexp", "scipy.special"), []),
+    ("import sklearn\ndef f(a):\n    return a", ("sklearn",), []),     # imported but not used by f
+])
+def test_forbidden_calls_are_found_on_the_syntax_tree(source, forbidden, found):
+    assert ast_forbidden(_tree(source), "f", forbidden) == found
+
+
+def test_code_touching_the_grading_machinery_is_flagged():
+    source = ("import os, sys, importlib\nimport dgm_course.grading as G\nG.check_function = None\n"
+              "importlib.reload = lambda m: m\nsys.modules['x'] = None\n"
+              "def f(x):\n    try:\n        os._exit(0)\n    except BaseException:\n        pass\n")
+    tree = extract_answers(_nb(("answer", source)), _nb()).all_code
+    flags = " | ".join(machinery_flags(tree))
+    for expected in ("imports dgm_course.grading", "check_function", "importlib", "sys.modules", "os._exit",
+                     "catches BaseException"):
+        assert expected in flags, flags
+    assert machinery_flags(_tree("import torch\ndef f(x):\n    return torch.exp(x)")) == []
+
+
+DOUBLE = Question("f", points=1, reference=lambda x: 2 * x, unchanged=True, timeout=5.0,
+                  hints=(Hint(lambda x: -2 * x, "check the sign"),),
+                  visible=[Case((torch.tensor([1.0, 2.0]),), description="x = (1, 2)")],
+                  hidden=[Case((np.array([3.0]),), description="an array")])
+
+
+def test_judge_compares_with_hints_and_reports_what_went_wrong():
+    assert judge(DOUBLE, [torch.tensor([2.0, 4.0]), np.array([6.0])]) is None
+    assert "Hint: check the sign" in judge(DOUBLE, [torch.tensor([-2.0, -4.0]), np.array([6.0])])
+    assert "returned None" in judge(DOUBLE, [None, None])
+    assert "the result should be a torch.Tensor" in judge(DOUBLE, [[2.0, 4.0], np.array([6.0])])
+    assert "raised ValueError" in judge(DOUBLE, [None, None], ["your function raised ValueError: x", None])
+
+
+def _run(source, question=DOUBLE, **limits):
+    answers = extract_answers(_nb(("setup", "import torch\nimport numpy as np"), ("answer", source)), RELEASE)
+    start = time.perf_counter()
+    outputs, statuses = run_isolated(question, answers, limits=Limits(**{"startup_seconds": 20, **limits}))
+    return judge(question, outputs, statuses), time.perf_counter() - start
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("source, problem", [
+    ("def f(x):\n    return 2 * x", None),
+    ("def f(x):\n    return -2 * x", "Hint: check the sign"),
+    ("def f(x):\n    x *= 2\n    return x", "changed its input `x` in place"),
+    ("def f(x):\n    raise NotImplementedError()", "not implemented yet"),
+    ("def f(x):\n    import os\n    os._exit(0)", "the process ended before answering"),
+    ("def f(x):\n    return object()", "yours is a object"),
+    ("import pickle\ndef f(x):\n    return pickle.dumps(x)", "yours is a bytes"),
+    ("def f(x):\n    return torch.ones(2**31, dtype=torch.float64)", "raised RuntimeError"),   # memory limit
+    ("g = 1\n", "f is not defined"),
+])
+def test_a_question_runs_in_its_own_limited_process(source, problem):
+    found, _ = _run(source)
+    assert (found is None) if problem is None else (problem in found), found
+
+
+@pytest.mark.slow
+def test_a_loop_that_swallows_interrupts_is_killed_at_the_time_limit():
+    source = "def f(x):\n    while True:\n        try:\n            pass\n        except BaseException:\n            pass"
+    found, seconds = _run(source, startup_seconds=10)
+    assert "no answer within" in found
+    assert seconds < 30
+
+
+@pytest.mark.slow
+def test_set_0_sampler_is_regraded_from_its_seeds():
+    sampler = load_spec("00_introduction")["sample_mixture"]
+    assert any(isinstance(a, Seed) for a in sampler.visible[0].args)
+    right = ("def sample_mixture(means, stds, weights, n, generator):\n"
+             "    k = torch.multinomial(weights, n, replacement=True, generator=generator)\n"
+             "    return means[k] + stds[k, None] * torch.randn(n, 2, generator=generator)")
+    assert _run(right, sampler)[0] is None
+    noiseless = right.replace("torch.randn(n, 2, generator=generator)", "torch.ones(n, 2)")
+    assert "noise" in _run(noiseless, sampler)[0]
