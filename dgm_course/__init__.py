@@ -4,8 +4,11 @@ One module per model family, named after its chapter (``linear_factor``,
 ``sigmoid_belief_net``, ``ebm``, ``rbm``, ``dbn``, ...), and a few shared modules: ``data``
 (digits, 2-D toys, bars and stripes), ``validation`` (the one input checker), ``training``
 (the one training loop), ``evaluation`` (exact enumeration, integration, importance sampling,
-AIS), ``mcmc`` (samplers), ``plotting``, ``demos`` (ipywidgets for lectures), ``grading``
-(feedback for exercises) and ``utils`` (seeding). Import the module you need:
+AIS), ``mcmc`` (samplers), ``plotting`` (figures and graphical-model diagrams), ``demos``
+(ipywidgets for lectures), ``grading`` (in-kernel feedback for exercises), ``regrade`` and
+``sandbox`` (the isolated grade of record) and ``utils`` (seeding). Chapter 2's ``ebm``
+gathers the fully connected Boltzmann machine (``boltzmann``) and the 2-D neural energy
+(``energy_mlp``), each in its own file. Import the module you need:
 ``from dgm_course import data``.
 
 The model protocol
