@@ -22,11 +22,14 @@ def _to_numpy(x):
     return np.asarray(x)
 
 
-def image_grid(images, *, ncols=10, image_shape=(8, 8), ax=None, title=None, vmin=None, vmax=None, cmap="gray_r"):
+def image_grid(images, *, ncols=10, image_shape=(8, 8), ax=None, title=None, vmin=None, vmax=None, cmap="gray_r",
+               border=False):
     """Show flattened images (shape ``(n, h*w)``) as one tiled picture, ``ncols`` per row.
 
     Digits are drawn dark on light (``cmap="gray_r"``); grey levels keep their own range
-    unless ``vmin``/``vmax`` are given.
+    unless ``vmin``/``vmax`` are given. With ``border=True`` (or a Matplotlib colour) each
+    image is outlined, so that an image whose pixels are all "off" (white, like the gaps
+    between images) is still visible, e.g. the blank bars-and-stripes pattern.
     """
     h, w = (check_int(k, "image_shape", 1) for k in image_shape)
     images = check_data(images, "images", n_features=h * w, dtype=torch.float64)
@@ -42,6 +45,12 @@ def image_grid(images, *, ncols=10, image_shape=(8, 8), ax=None, title=None, vmi
         # 0.65 inch per digit: about 65 px per digit in the book (at 100 dpi, retina doubled)
         _, ax = plt.subplots(figsize=(0.65 * ncols + 0.3, 0.65 * nrows + 0.3))
     ax.imshow(canvas, cmap=plt.get_cmap(cmap).with_extremes(bad="white"), vmin=vmin, vmax=vmax, interpolation="nearest")
+    if border is not False and border is not None:
+        color = "0.45" if border is True else border
+        for i in range(n):
+            r, c = divmod(i, ncols)
+            ax.add_patch(plt.Rectangle((c * (w + 1) - 0.5, r * (h + 1) - 0.5), w, h, fill=False,
+                                       edgecolor=color, lw=1.0))
     ax.set_axis_off()
     if title:
         ax.set_title(title)

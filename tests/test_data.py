@@ -138,6 +138,24 @@ def test_dequantize_stays_in_the_unit_interval_and_is_seeded():
     assert torch.equal((y * 17).floor(), x.double())
 
 
+def test_discrete_log_prob_matches_the_exact_cell_probability_of_a_factorised_density():
+    # independent normals per pixel: the probability of a cell is a product of CDF differences
+    from scipy.stats import norm
+    x = data.load_digits("val")[:3, :4]  # (3, 4) levels 0-16
+    loc, scale = np.array([0.1, 0.4, 0.5, 0.9]), np.array([0.05, 0.2, 0.3, 0.1])
+    exact = np.log(norm.cdf((x.numpy() + 1) / 17, loc, scale)
+                   - norm.cdf(x.numpy() / 17, loc, scale)).sum(1)
+    def log_density(y):
+        return norm.logpdf(y, loc, scale).sum(1)
+    log_p, se = data.discrete_log_prob(log_density, x, n_samples=20_000, generator=0)
+    assert log_p.shape == se.shape == (3,) and (se > 0).all()
+    assert (np.abs(log_p - exact) < 5 * se).all()
+    # K = 1 is the dequantization bound log p(y) - d log 17, the same uniform draw
+    one, _ = data.discrete_log_prob(log_density, x, n_samples=1, generator=0)
+    y = data.dequantize(x[:1], generator=0).numpy()  # first row draws the same u
+    np.testing.assert_allclose(one[0], log_density(y)[0] - 4 * np.log(17))
+
+
 def test_ring_geometry():
     ring = data.toy_distribution("ring")
     assert ring.means.shape == (8, 2)
@@ -187,6 +205,10 @@ BAD = [
     (lambda: data.load_digits(return_labels=1), "return_labels must be True or False"),
     (lambda: data.dequantize(torch.full((2, 3), 17.0)), "x must hold integer levels 0..16"),
     (lambda: data.dequantize(torch.zeros(2, 3), levels=1), "levels must be an integer >= 2"),
+    (lambda: data.discrete_log_prob(np.sum, torch.zeros(2, 3), n_samples=0),
+     "n_samples must be a positive integer"),
+    (lambda: data.discrete_log_prob(np.sum, torch.full((2, 3), 0.5)),
+     "x must hold integer levels 0..16"),
     (lambda: data.toy_distribution("swissroll"), "name must be one of .*got 'swissroll'"),
     (lambda: RING.sample(-1), "n must be a non-negative integer, got -1"),
     (lambda: RING.sample(2.5), "n must be a non-negative integer"),

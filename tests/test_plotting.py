@@ -14,6 +14,16 @@ def test_image_grid_tiles_images():
     ax = plotting.image_grid(data.load_digits("train")[:23], ncols=10)
     canvas = ax.images[0].get_array()
     assert canvas.shape == (3 * 9 - 1, 10 * 9 - 1)
+    assert not ax.patches  # no outlines by default
+    plt.close("all")
+
+
+def test_image_grid_border_outlines_every_image_the_blank_one_included():
+    patterns = data.BarsAndStripes(3).patterns
+    assert (patterns.sum(1) == 0).any()  # the blank pattern
+    ax = plotting.image_grid(patterns, ncols=7, image_shape=(3, 3), border=True)
+    assert len(ax.patches) == len(patterns)
+    assert ax.patches[1].get_xy() == (4 - 0.5, -0.5)  # second image, first row
     plt.close("all")
 
 
