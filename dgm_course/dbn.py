@@ -14,8 +14,13 @@ where ``rbms[l]`` holds :math:`W^{(l+1)}` of shape ``(n_below, n_above)`` = (siz
 :math:`c^{l+1}`, in the orientation of :class:`dgm_course.rbm.RBM`.
 
 Greedy layer-wise training fits the first RBM to the data, then each next RBM to the hidden
-activities of the one below (samples or probabilities); each added layer can only raise a
-variational lower bound on :math:`\log P(v)` when it is initialised well (Hinton et al. 2006).
+activities of the one below (samples or probabilities). An added layer raises a variational
+lower bound on :math:`\log P(v)` above the RBM below it (Hinton et al. 2006) under two
+conditions: a *tied start* (the new top layer as wide as the layer below the replaced RBM's
+hidden layer, initialised to its transposed weights and swapped biases) and a top-RBM update
+that actually raises its log-likelihood of the activities, which CD does not guarantee.
+:meth:`DBN.fit` starts every RBM from small random weights, so it makes no such guarantee;
+:meth:`~DBN.log_prob_and_bound` checks the argument exactly on small models.
 The learned weights then initialise a deterministic network — an autoencoder (Hinton &
 Salakhutdinov 2006) or a classifier (Bengio et al. 2007) — that backpropagation fine-tunes.
 

@@ -90,6 +90,8 @@ CASES = [
          grid_lim=8.0),
     Case("DBN", lambda: _import("dbn").DBN([4, 3, 2], generator=0), BINARY_4,
          sample_kwargs=MCMC),
+    Case("DBM", lambda: _import("dbm").DBM(4, 3, 2, init_std=0.5, generator=0), BINARY_4,
+         sample_kwargs=MCMC, energy_args=(torch.ones(3, 3), torch.ones(3, 2))),
 ]
 
 
