@@ -90,6 +90,10 @@ CASES = [
          grid_lim=8.0),
     Case("DBN", lambda: _import("dbn").DBN([4, 3, 2], generator=0), BINARY_4,
          sample_kwargs=MCMC),
+    Case("HelmholtzMachine",
+         lambda: _import("helmholtz").HelmholtzMachine([4, 3, 2], init_std=1.0, generator=0),
+         BINARY_4),
+    Case("BarsProblem", lambda: _import("data").BarsProblem(2), BARS_2),
 ]
 
 
