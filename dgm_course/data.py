@@ -13,6 +13,9 @@
   28×28 MNIST (optionally gzipped) from a local path. Nothing is ever downloaded.
 * **Bars and stripes** — every 3×3 (or 4×4) binary image whose pixels are constant along
   every row or along every column (MacKay 2003), a distribution small enough to enumerate.
+* **The bars problem** — Hinton, Dayan, Frey & Neal's (1995) 4×4 images of random vertical
+  or horizontal bars, :class:`BarsProblem`, with its exact probabilities and entropy
+  (chapter 5).
 """
 import gzip
 import math
@@ -26,7 +29,7 @@ from torch.distributions import Categorical, Independent, MixtureSameFamily, Nor
 
 from dgm_course.utils import make_generator
 from dgm_course.validation import (check_bool, check_choice, check_data, check_int,
-                                   check_positive, model_dtype)
+                                   check_positive, check_probability, model_dtype)
 
 # ---------------------------------------------------------------------------------------
 # Digits
@@ -412,3 +415,88 @@ class BarsAndStripes(nn.Module):
                        dtype=model_dtype(self))
         member = (x[:, None, :] == self.patterns[None]).all(-1).any(-1)
         return torch.where(member, -self.entropy, -math.inf).to(x.dtype)
+
+
+# ---------------------------------------------------------------------------------------
+# The bars problem (Hinton, Dayan, Frey & Neal 1995)
+
+
+class BarsProblem(nn.Module):
+    r"""The bars problem of Hinton, Dayan, Frey & Neal (1995), with its exact distribution.
+
+    A ``size``×``size`` image is made by choosing an orientation, vertical with probability
+    ``p_vertical`` (2/3) and horizontal otherwise, then switching each of the ``size`` bars
+    of that orientation on independently with probability ``p_bar`` (0.2). The all-off and
+    all-on images can arise from either orientation, so there are :math:`2 \cdot 2^{size} - 2`
+    distinct images, and
+
+    .. math:: p(x) = \pi_v \prod_j p^{k_j}(1-p)^{1-k_j}\,[x \text{ vertical}]
+              + (1-\pi_v) \prod_i p^{k_i}(1-p)^{1-k_i}\,[x \text{ horizontal}].
+
+    The entropy :math:`H = -\sum_x p(x) \log p(x)` is the floor of the expected negative
+    log-likelihood of any model: :math:`\mathbb E_p[-\log q(x)] = H + KL(p \| q)`. Images are
+    flattened row by row; the patterns and their probabilities are float64 buffers.
+
+    Examples
+    --------
+    >>> bars = BarsProblem()
+    >>> bars.n_patterns, round(float(bars.probs.sum()), 12), round(bars.entropy, 4)
+    (30, 1.0, 2.3764)
+    """
+
+    def __init__(self, size=4, *, p_vertical=2 / 3, p_bar=0.2):
+        super().__init__()
+        self.size = size = check_int(size, "size", 2, 5)
+        self.p_vertical = check_probability(p_vertical, "p_vertical")
+        self.p_bar = check_probability(p_bar, "p_bar", open_interval=True)
+        codes = torch.arange(2**size)
+        lines = ((codes[:, None] >> torch.arange(size)) & 1).double()  # (2^size, size)
+        k = lines.sum(1)  # bars on
+        p_lines = self.p_bar**k * (1 - self.p_bar) ** (size - k)  # (2^size,)
+        vertical = lines[:, None, :].expand(-1, size, size).reshape(-1, size * size)
+        horizontal = lines[:, :, None].expand(-1, size, size).reshape(-1, size * size)
+        patterns, inverse = torch.unique(torch.cat([vertical, horizontal]), dim=0,
+                                         return_inverse=True)
+        probs = torch.zeros(len(patterns), dtype=torch.float64)
+        weights = torch.cat([self.p_vertical * p_lines, (1 - self.p_vertical) * p_lines])
+        probs.index_add_(0, inverse, weights)
+        self.register_buffer("patterns", patterns)  # (K, size**2), sorted
+        self.register_buffer("probs", probs)  # (K,), sums to one
+
+    def extra_repr(self):
+        return f"size={self.size}, p_vertical={self.p_vertical:.3g}, p_bar={self.p_bar:.3g}"
+
+    @property
+    def n_patterns(self):
+        return self.patterns.shape[0]
+
+    @property
+    def entropy(self):
+        """Exact entropy of the images, in nats: the floor of any model's expected NLL."""
+        p = self.probs
+        return float(-(p * p.log()).sum())
+
+    def sample(self, n, *, generator=None):
+        """``n`` images drawn from the exact distribution: float32 of shape ``(n, size**2)``."""
+        n = check_int(n, "n")
+        idx = torch.multinomial(self.probs, n, replacement=True,
+                                generator=make_generator(generator)) if n else \
+            torch.zeros(0, dtype=torch.long)
+        return self.patterns[idx].float()
+
+    def log_prob(self, x):
+        """Exact log-probability of each row of binary ``x`` (n, size**2), ``-inf`` for images
+        the process never makes: shape ``(n,)``, nats, float64. Not differentiable."""
+        x = check_data(x, "x", n_features=self.size**2, support="binary",
+                       dtype=torch.float64)
+        match = (x[:, None, :] == self.patterns[None]).all(-1)  # (n, K)
+        log_p = torch.where(match, self.probs.log()[None], -math.inf)
+        return torch.logsumexp(log_p, dim=1)
+
+    def expected_nll(self, log_prob):
+        r""":math:`\mathbb E_{x \sim p}[-\log q(x)]` in nats, for ``log_prob`` a function
+        returning a model's :math:`\log q` of the :attr:`patterns` (exact: a sum over them).
+        The gap to :attr:`entropy` is :math:`KL(p \| q)`."""
+        with torch.no_grad():
+            log_q = torch.as_tensor(log_prob(self.patterns)).double().reshape(-1)
+        return float(-(self.probs * log_q).sum())

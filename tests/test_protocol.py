@@ -92,6 +92,10 @@ CASES = [
          sample_kwargs=MCMC),
     Case("DBM", lambda: _import("dbm").DBM(4, 3, 2, init_std=0.5, generator=0), BINARY_4,
          sample_kwargs=MCMC, energy_args=(torch.ones(3, 3), torch.ones(3, 2))),
+    Case("HelmholtzMachine",
+         lambda: _import("helmholtz").HelmholtzMachine([4, 3, 2], init_std=1.0, generator=0),
+         BINARY_4),
+    Case("BarsProblem", lambda: _import("data").BarsProblem(2), BARS_2),
 ]
 
 
