@@ -359,7 +359,13 @@ def machinery_flags(tree):
                     note(f"imports {n}")
         elif isinstance(node, (ast.Attribute, ast.Name)):
             dotted = _dotted(node, aliases)
-            if any(dotted == m or dotted.startswith(m + ".") for m in _MACHINERY_MODULES[3:]):
+            root = node
+            while isinstance(root, ast.Attribute):
+                root = root.value
+            # a module is used only through a name an import bound (a local `signal` is not)
+            imported = isinstance(root, ast.Name) and root.id in aliases
+            if imported and any(dotted == m or dotted.startswith(m + ".")
+                                for m in _MACHINERY_MODULES[3:]):
                 note(f"uses {dotted}")
             elif isinstance(node, ast.Name) and node.id in _MACHINERY_NAMES:
                 note(f"uses {node.id}")

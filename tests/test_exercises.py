@@ -226,6 +226,20 @@ CD1_TAIL = """    p1 = torch.sigmoid(v1 @ W + c)
 LOGZ_HEAD = "def log_partition(W, b, c):\n    h = all_binary_states(W.shape[1], dtype=W.dtype)\n"
 AIS_HEAD = "def ais_log_weight_increment(v, W, b, c, b_A, beta_prev, beta):\n    a = v @ W + c\n"
 MIXTURE = "def sample_mixture(means, stds, weights, n, generator):\n{body}"
+S5 = "05_elbo_and_wake_sleep"
+ELBO_HEAD = ("def monte_carlo_elbo(x, h, W, b, c, q_logits):\n"
+             "    lb = lambda y, a: (y * a - F.softplus(a)).sum(-1)\n")
+ELBO_NAIVE = """def monte_carlo_elbo(x, h, W, b, c, q_logits):
+    def lb(y, a):
+        return (y * torch.log(torch.sigmoid(a)) + (1 - y) * {neg}).sum(-1)
+    return (lb(h, c.expand_as(h)) + lb(x, h @ W.T + b) - lb(h, q_logits.expand_as(h))).mean(0)
+"""
+SCORE = "def score_function_gradient(h, f, logits, b):\n    return (({signal})[:, None] * ({score})).{reduce}(0)"
+WAKE = """def wake_phase_gradients(x, h, W, b, c):
+    n = x.shape[0]
+    e = {err}
+    return e.T @ h / n, e.mean(0), ({prior}).mean(0)
+"""
 
 # (set, question, wrong answer, phrase its feedback must contain[, "hidden_only"])
 WRONG = [
@@ -356,6 +370,56 @@ WRONG = [
     (S3, "ais_log_weight_increment", AIS_HEAD + "    sp = lambda x: torch.log(1 + torch.exp(x))\n"
      "    return (beta - beta_prev) * (v @ (b - b_A)) + (sp(beta * a) - sp(beta_prev * a)).sum(1)",
      "use F.softplus", "hidden_only"),
+    # set 5 (W has shape (D, H) = (n_below, n_above))
+    (S5, "monte_carlo_elbo", ELBO_HEAD + "    return (lb(h, c.expand_as(h)) + lb(x, h @ W.T + b)).mean(0)",
+     "the term -log q(h|x) is missing"),
+    (S5, "monte_carlo_elbo", ELBO_HEAD + "    return (lb(h, c.expand_as(h)) + lb(x, h @ W.T + b)"
+     " + lb(h, q_logits.expand_as(h))).mean(0)", "log q(h|x) is subtracted, not added"),
+    (S5, "monte_carlo_elbo", ELBO_HEAD + "    return (lb(x, h @ W.T + b) - lb(h, q_logits.expand_as(h))).mean(0)",
+     "the prior term log p(h)"),
+    (S5, "monte_carlo_elbo", ELBO_HEAD + "    return (lb(h, c.expand_as(h)) + lb(x, h @ W.T + b)"
+     " - lb(h, q_logits.expand_as(h))).sum(0)", "averages over the K samples"),
+    (S5, "monte_carlo_elbo", ELBO_NAIVE.format(neg="torch.log(1 - torch.sigmoid(a))"), "F.logsigmoid"),
+    (S5, "monte_carlo_elbo", ELBO_NAIVE.format(neg="torch.log(torch.sigmoid(-a))"), "F.logsigmoid"),
+    (S5, "monte_carlo_elbo", "def monte_carlo_elbo(x, h, W, b, c, q_logits):\n"
+     "    B = torch.distributions.Bernoulli\n"
+     "    return (B(logits=c).log_prob(h).sum(-1) + B(logits=h @ W.T + b).log_prob(x).sum(-1)"
+     " - B(logits=q_logits).log_prob(h).sum(-1)).mean(0)", "not to use"),
+    (S5, "score_function_gradient", SCORE.format(signal="f", score="h - torch.sigmoid(logits)", reduce="mean"),
+     "the baseline b is not used"),
+    (S5, "score_function_gradient", SCORE.format(signal="f", score="h - torch.sigmoid(logits)", reduce="mean")
+     + " - b", "subtract b from each reward"),
+    (S5, "score_function_gradient", SCORE.format(signal="b - f", score="h - torch.sigmoid(logits)",
+                                                 reduce="mean"), "check the signs"),
+    (S5, "score_function_gradient", SCORE.format(signal="f - b", score="torch.sigmoid(logits) - h",
+                                                 reduce="mean"), "check the signs"),
+    (S5, "score_function_gradient", SCORE.format(signal="f - b", score="h", reduce="mean"),
+     "is h - sigmoid(logit), not h"),
+    (S5, "score_function_gradient", SCORE.format(signal="f - b", score="h - torch.sigmoid(logits)",
+                                                 reduce="sum"), "averages over the K samples"),
+    (S5, "score_function_gradient", "def score_function_gradient(h, f, logits, b):\n"
+     "    logits = logits.clone().requires_grad_(True)\n"
+     "    log_q = (h * logits - F.softplus(logits)).sum(-1)\n"
+     "    return torch.autograd.grad(((f - b) * log_q).mean(), logits)[0]", "not to use"),
+    (S5, "wake_phase_gradients", WAKE.format(err="torch.sigmoid(h @ W.T + b) - x", prior="torch.sigmoid(c) - h"),
+     "the signs are reversed"),
+    (S5, "wake_phase_gradients", WAKE.format(err="x - (h @ W.T + b)", prior="h - torch.sigmoid(c)"),
+     "apply the sigmoid"),
+    (S5, "wake_phase_gradients", WAKE.format(err="x - torch.sigmoid(h @ W + b)", prior="h - torch.sigmoid(c)"),
+     "shapes cannot be multiplied"),          # h @ W: W is (D, H), the non-square cases raise
+    (S5, "wake_phase_gradients", WAKE.format(err="x - torch.sigmoid(h @ W.T + b)", prior="h - torch.sigmoid(c)")
+     .replace("e.T @ h / n", "h.T @ e / n"), "not its transpose"),
+    (S5, "wake_phase_gradients", WAKE.format(err="x - torch.sigmoid(h @ W.T + b)", prior="h - torch.sigmoid(c)")
+     .replace(" / n", "").replace("mean(0)", "sum(0)"), "average the gradients over the n examples"),
+    (S5, "wake_phase_gradients", WAKE.format(err="x - torch.sigmoid(h @ W.T + b)", prior="h - c"),
+     "the prior probability, not the logit"),
+    (S5, "wake_phase_gradients", WAKE.format(err="x - torch.sigmoid(h @ W.T + b)", prior="h - torch.sigmoid(c)")
+     .replace("    e = x - ", "    x -= ").replace("e.T", "x.T").replace("e.mean", "x.mean"), "in place"),
+    (S5, "wake_phase_gradients", "def wake_phase_gradients(x, h, W, b, c):\n"
+     "    W, b, c = (t.clone().requires_grad_(True) for t in (W, b, c))\n"
+     "    log_p = (x * (h @ W.T + b) - F.softplus(h @ W.T + b)).sum() + (h * c - F.softplus(c)).sum()\n"
+     "    (log_p / len(x)).backward()\n"
+     "    return W.grad, b.grad, c.grad", "not to use"),
 ]
 
 
@@ -395,6 +459,19 @@ RIGHT_TOO = [  # other right answers, float32 ones among them, that must pass
     (S3, "ais_log_weight_increment", AIS_HEAD.replace("a = v @ W + c", "a = (v @ W + c).float()") +
      "    return (beta - beta_prev) * (v @ (b - b_A)).float() + "
      "(F.softplus(beta * a) - F.softplus(beta_prev * a)).sum(1)"),
+    (S5, "monte_carlo_elbo", ELBO_HEAD.replace("(y * a - F.softplus(a))", "(y * F.logsigmoid(a) + (1 - y) * "
+     "F.logsigmoid(-a))") + "    return (lb(h, c.expand_as(h)) + lb(x, h @ W.T + b)"
+     " - lb(h, q_logits.expand_as(h))).mean(0)"),                                 # with F.logsigmoid
+    (S5, "monte_carlo_elbo", "def monte_carlo_elbo(x, h, W, b, c, q_logits):\n"
+     "    bce = lambda a, y: F.binary_cross_entropy_with_logits(*(t.double() for t in torch.broadcast_tensors(a, y)),"
+     " reduction='none').sum(-1)\n"
+     "    return (-bce(c, h) - bce(h @ W.T + b, x) + bce(q_logits, h)).mean(0)"),   # in float64, by BCE
+    (S5, "score_function_gradient", "def score_function_gradient(h, f, logits, b):\n"
+     "    return torch.einsum('k,kh->h', f.float() - b, h.float() - torch.sigmoid(logits.float())) / len(f)"),
+    (S5, "wake_phase_gradients", "def wake_phase_gradients(x, h, W, b, c):\n"
+     "    x, h, W, b, c = (t.float() for t in (x, h, W, b, c))\n"
+     "    e = x - torch.sigmoid(h @ W.T + b)\n"
+     "    return torch.einsum('nd,nh->dh', e, h) / len(x), e.mean(0), (h - torch.sigmoid(c)).mean(0)"),
 ]
 
 

@@ -77,6 +77,12 @@ def test_code_touching_the_grading_machinery_is_flagged():
                      "catches BaseException"):
         assert expected in flags, flags
     assert machinery_flags(_tree("import torch\ndef f(x):\n    return torch.exp(x)")) == []
+    # a local variable that shares a module's name is not that module; the module is
+    local = "def f(x):\n    signal = x - 1\n    return signal.mean()"
+    assert machinery_flags(_tree(local)) == []
+    module = "import signal\ndef f(x):\n    signal.alarm(0)\n    return x"
+    flags = machinery_flags(_tree(module))
+    assert "imports signal" in flags and "uses signal.alarm" in flags
 
 
 DOUBLE = Question("f", points=1, reference=lambda x: 2 * x, unchanged=True, timeout=5.0,
