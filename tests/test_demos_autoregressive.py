@@ -74,7 +74,7 @@ def test_every_redraw_is_under_0_3_seconds(demo, control, value):
 
 def test_static_figure(demo):
     fig = demo.figure(steps=(0, 32, 64), digits=(0, 1))
-    assert len(fig.axes) == 2 * (3 + 2)
+    assert len(fig.axes) == 2 * (3 + 2)  # per model: 3 steps, 2 completions
 
 
 def test_bad_models_raise():

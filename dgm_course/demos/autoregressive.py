@@ -157,25 +157,28 @@ class DrawingDemo:
         self.sliders["digit"].value = 0
         self.sliders["model"].value = self.sliders["model"].options[0]
 
-    def figure(self, steps=(0, 8, 20, 32, 44, 56, 64), digits=(0, 1, 2)):
-        """A static figure for the book: each model's sample at ``steps`` (top row of each
-        model) and completions of the test ``digits`` (bottom row)."""
+    def figure(self, steps=(0, 8, 20, 32, 44, 56, 64), digits=(0, 1)):
+        """A static figure for the book: for each model, its sample at ``steps`` (a row of
+        panels) and completions of the test ``digits`` (a row below)."""
         names = list(self.models)
-        fig = plt.figure(figsize=(1.3 * max(len(steps), 2 * len(digits)), 2.9 * len(names)))
-        rows = fig.subfigures(len(names), 1, squeeze=False)[:, 0]
-        for row, name in zip(rows, names):
-            row.suptitle(name, fontsize=14)
-            top, bottom = row.subfigures(2, 1)
-            for ax, step in zip(top.subplots(1, len(steps)), steps):
+        cols = len(steps)
+        fig = plt.figure(figsize=(1.5 * cols, 3.4 * len(names)))
+        grid = fig.add_gridspec(2 * len(names), len(digits) * cols, hspace=0.6)
+        for row, name in enumerate(names):
+            for j, step in enumerate(steps):
+                ax = fig.add_subplot(grid[2 * row, j * len(digits):(j + 1) * len(digits)])
                 ax.imshow(self.drawing(name, step), cmap=CMAP, vmin=0, vmax=1,
                           interpolation="nearest")
-                ax.set_title(f"{step} pixels", fontsize=11)
+                ax.set_title(f"{name}\n{step} pixels" if j == 0 else f"\n{step} pixels",
+                             fontsize=11, loc="left" if j == 0 else "center")
                 ax.set_axis_off()
-            for ax, digit in zip(bottom.subplots(1, len(digits)), digits):
+            for j, digit in enumerate(digits):
+                ax = fig.add_subplot(grid[2 * row + 1, j * cols:(j + 1) * cols])
                 ax.imshow(self.completions(name, digit), cmap=CMAP, vmin=0, vmax=1,
                           interpolation="nearest")
                 ax.axhline(SIDE / 2 - 0.5, color="C3", linewidth=1.5)
-                ax.set_title(f"digit {digit}: given | completed", fontsize=11)
+                ax.set_title(f"test digit {digit} (top half given) | completions",
+                             fontsize=11)
                 ax.set_axis_off()
         return fig
 
