@@ -196,6 +196,7 @@ def frechet_distance(features_a, features_b):
     b = _check_data(features_b, "features_b", n_features=a.shape[1], dtype=torch.float64,
                     min_rows=2).numpy()
     mu_a, mu_b = a.mean(0), b.mean(0)
-    cov_a, cov_b = np.cov(a, rowvar=False), np.cov(b, rowvar=False)
+    ridge = 1e-6 * np.eye(a.shape[1])  # dead ReLU features make covariances singular
+    cov_a, cov_b = np.cov(a, rowvar=False) + ridge, np.cov(b, rowvar=False) + ridge
     root = linalg.sqrtm(cov_a @ cov_b).real
     return float(((mu_a - mu_b) ** 2).sum() + np.trace(cov_a + cov_b - 2 * root))

@@ -155,7 +155,8 @@ class GANDemo:
     def figure(self, settings=None):
         """A static figure with one panel per setting (dicts of control values), for the book."""
         if settings is None:
-            settings = [dict(loss=loss, steps=steps) for steps in (50, self.steps[-1])
+            early = max(s for s in self.steps if s <= max(self.steps[-1] // 10, 1))
+            settings = [dict(loss=loss, steps=steps) for steps in (early, self.steps[-1])
                         for loss in gan.LOSSES]
         ncols = min(4, len(settings))
         nrows = -(-len(settings) // ncols)
