@@ -64,7 +64,8 @@ class GANDemo:
         self.fig, self.ax = plt.subplots(figsize=(6.4, 6.4))
         plt.close(self.fig)  # shown through self.output only
         self._image = self.ax.imshow(np.zeros(self._shape), origin="lower", cmap="Blues",
-                                     extent=(-lim, lim, -lim, lim), vmin=0, vmax=1)
+                                     extent=(-lim, lim, -lim, lim), vmin=0, vmax=1,
+                                     interpolation="nearest")  # cheapest to redraw
         means = self.toy.means.numpy()
         self.ax.scatter(means[:, 0], means[:, 1], marker="x", s=120, color="k", linewidths=2.5,
                         label="true modes")
