@@ -65,3 +65,19 @@ def run_exercise():
     """The function :func:`execute_exercise`, as a fixture."""
     return execute_exercise
 
+
+
+@pytest.fixture(autouse=True)
+def _restore_grading_modules():
+    """Exercise test cells reload ``dgm_course.grading`` and ``dgm_course.regrade`` (so that a
+    patched checker is replaced), which rebinds their classes inside the module. Put the
+    modules' names back after each test, so that tests run later in the same process compare
+    with the classes they imported (``CheckFailed``, ``Case``)."""
+    import dgm_course.grading as grading
+    import dgm_course.regrade as regrade
+
+    saved = [(module, dict(vars(module))) for module in (grading, regrade)]
+    yield
+    for module, names in saved:
+        vars(module).clear()
+        vars(module).update(names)
