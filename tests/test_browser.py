@@ -127,27 +127,27 @@ class Site:
         self.browser, self.base, self.screenshots = browser, base, Path(screenshots)
         self._reports = {}
 
-    def visit(self, page, html_path=None):
-        """Load ``page`` (a document name, or ``html_path`` relative to the served folder) and report on it."""
+    def visit(self, page):
+        """Load ``page`` (a document name such as ``chapters/01_linear_factor_models``) and report on it."""
         if page in self._reports:
             return self._reports[page]
         blocked = []
         context = new_context(self.browser, blocked)
         tab = context.new_page()
         problems = PageProblems(tab)
-        tab.goto(f"{self.base}/{html_path or page + '.html'}", wait_until="load")
+        tab.goto(f"{self.base}/{page}.html", wait_until="load")
         mathjax = tab.evaluate(MATHJAX_READY)
         report = tab.evaluate(PAGE_SCRIPT)
         self.screenshots.mkdir(parents=True, exist_ok=True)
         report["screenshot"] = self.screenshots / (page.replace("/", "__") + ".png")
-        tab.screenshot(path=report["screenshot"], full_page=True)
+        tab.screenshot(path=report["screenshot"], full_page=True, animations="disabled")  # no sidebar mid-slide
         context.close()
         report.update(page=page, mathjax=mathjax, blocked=blocked, errors=problems.errors)
         self._reports[page] = report
         return report
 
     def search(self, term):
-        """The pages (document names) that the book's search page lists for ``term``."""
+        """``(pages, problems)``: the document names the search page lists for ``term``, and what went wrong."""
         blocked = []
         context = new_context(self.browser, blocked)
         tab = context.new_page()
@@ -158,8 +158,8 @@ class Site:
                               timeout=15_000)
         hrefs = tab.eval_on_selector_all("#search-results ul.search li a", "links => links.map(a => a.href)")
         context.close()
-        assert not blocked and not problems.errors, (blocked, problems.errors)
-        return sorted({page_name(href.split("#")[0], self.base) for href in hrefs})
+        pages = sorted({page_name(href.split("#")[0], self.base) for href in hrefs})
+        return pages, problems.errors + [f"tried to reach the network: {url}" for url in blocked]
 
 
 def build_book():
@@ -268,8 +268,8 @@ def equation_width_problems(report):
 
 def search_problems(site, page, term):
     """The search page does not list ``page`` among its results for ``term``."""
-    found = site.search(term)
-    return [] if page in found else [f"searching {term!r} does not find {page} (it finds {found})"]
+    found, problems = site.search(term)
+    return problems + ([] if page in found else [f"searching {term!r} does not find {page} (it finds {found})"])
 
 
 def title_term(title):
