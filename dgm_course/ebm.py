@@ -7,7 +7,11 @@ An energy-based model gives probability :math:`P(x) = e^{-E(x)}/Z`. The chapter 
   :mod:`dgm_course.boltzmann`), trained here by :func:`fit_boltzmann` with the exact
   gradient, persistent Gibbs chains or pseudo-likelihood;
 * a **neural energy on the plane**, :class:`EnergyMLP`, trained by :func:`fit_ebm` with
-  short-run Langevin negatives (defined in :mod:`dgm_course.energy_mlp`).
+  short-run Langevin negatives (defined in :mod:`dgm_course.energy_mlp`);
+* a **ring-shaped energy with a closed-form** :math:`\log Z`, :class:`RingEnergy`, on which
+  :func:`fit_energy` compares maximum likelihood with score matching
+  (:func:`score_matching_loss`) and noise-contrastive estimation (:func:`nce_loss`),
+  defined in :mod:`dgm_course.nce_score_matching`.
 
 Both train through the course's one loop, :func:`dgm_course.training.fit`, with the step
 functions :func:`boltzmann_step` and :func:`energy_mlp_step`. The samplers (Langevin, MALA)
@@ -19,6 +23,8 @@ from dgm_course.boltzmann import (PARAMETER_NAMES, BoltzmannMachine, exact_gradi
                                   gradient_distance, mcmc_gradient, negative_phase,
                                   positive_phase, pseudo_log_likelihood, sufficient_statistics)
 from dgm_course.energy_mlp import EnergyMLP, energy_mlp_step, fit_ebm
+from dgm_course.nce_score_matching import (RingEnergy, fit_energy, nce_loss,
+                                           score_matching_loss)
 from dgm_course.training import fit
 from dgm_course.utils import make_generator
 from dgm_course.validation import (check_choice, check_data, check_int, check_nonnegative,
@@ -27,7 +33,8 @@ from dgm_course.validation import (check_choice, check_data, check_int, check_no
 __all__ = ["PARAMETER_NAMES", "BoltzmannMachine", "sufficient_statistics", "positive_phase",
            "negative_phase", "exact_gradient", "gradient_distance", "mcmc_gradient",
            "pseudo_log_likelihood", "boltzmann_step", "fit_boltzmann", "EnergyMLP",
-           "energy_mlp_step", "fit_ebm"]
+           "energy_mlp_step", "fit_ebm", "RingEnergy", "fit_energy", "nce_loss",
+           "score_matching_loss"]
 
 METHODS = ("exact", "mcmc", "pseudo_likelihood")
 
