@@ -63,6 +63,7 @@ import importlib.util
 import json
 import os
 import resource
+import signal
 import subprocess
 import sys
 import tempfile
@@ -459,8 +460,9 @@ def run_isolated(question, answers, *, limits=None):
                                        stdout=subprocess.DEVNULL, stderr=err,
                                        preexec_fn=_limit(limits, seconds))
             try:
-                process.wait(timeout=seconds)
-                timed_out = False
+                process.wait(timeout=seconds + 5)   # the CPU limit usually acts first
+                # SIGXCPU (soft) or SIGKILL (hard) from RLIMIT_CPU: out of time too
+                timed_out = process.returncode in (-signal.SIGXCPU, -signal.SIGKILL)
             except subprocess.TimeoutExpired:
                 os.killpg(process.pid, 9)
                 process.wait()

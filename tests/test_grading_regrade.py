@@ -132,6 +132,15 @@ def test_a_loop_that_swallows_interrupts_is_killed_at_the_time_limit():
 
 
 @pytest.mark.slow
+def test_a_loop_that_sleeps_is_killed_at_the_wall_clock_limit():
+    # uses no CPU, so only the wall-clock limit can stop it
+    source = "import time\ndef f(x):\n    while True:\n        time.sleep(0.5)"
+    found, seconds = _run(source, startup_seconds=10)
+    assert "no answer within" in found
+    assert seconds < 35
+
+
+@pytest.mark.slow
 def test_set_0_sampler_is_regraded_from_its_seeds():
     sampler = load_spec("00_introduction")["sample_mixture"]
     assert any(isinstance(a, Seed) for a in sampler.visible[0].args)
