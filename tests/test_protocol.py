@@ -6,18 +6,21 @@ check below runs on every case:
 
 * ``log_prob`` has shape ``(n,)`` for a tensor and for the same input as a NumPy array;
 * it is normalised where that can be checked: a binary model with at most
-  ``MAX_STATES_UNITS`` visible units sums to one over every state; a 2-D model integrates
-  to one on a grid; and where ``log_prob`` is differentiable, the gradient of that total
-  with respect to the parameters is zero (a detached log Z would make it non-zero);
+  ``MAX_STATES_UNITS`` visible units sums to one over every state, a model of a few integer
+  levels over every image, and a 2-D model integrates to one on a grid; where ``log_prob``
+  is differentiable, the gradient of that total with respect to the parameters is zero (a
+  detached log Z would make it non-zero);
 * ``sample(n, generator=seed)`` is reproducible and ``sample(0)`` has shape ``(0, D)``;
 * every parameter of ``sample`` after ``n`` is keyword-only;
 * NaN input and input of the wrong width raise ``ValueError`` from ``log_prob`` and from
   ``energy`` / ``free_energy`` where they exist;
-* ``log_partition()``, where it exists, returns a 0-d tensor.
+* ``log_partition()``, where it exists, returns a 0-d tensor;
+* a model of integer levels (``levels``) rejects a value off its support and samples on it.
 
 **Adding a model** (chapters 4-8): append one line to :data:`CASES`, e.g.::
 
-    Case("nade", lambda: _import("autoregressive").NADE(4, 3, generator=0), BINARY_4),
+    Case("NADE", lambda: _import("autoregressive").NADE(4, 3, generator=0), BINARY_4,
+         levels=2),
 
 with ``sample_kwargs`` for options the sampler needs to be quick (``{"n_steps": 5}`` for an
 MCMC sampler), ``energy_args`` for the extra arguments of ``energy(x, ...)`` (e.g. an RBM's
@@ -52,6 +55,7 @@ class Case:
     sample_kwargs: dict = field(default_factory=dict)  # extra keyword arguments of sample
     energy_args: tuple = ()  # extra positional arguments of energy(x, ...)
     grid_lim: float = 4.0  # half-width of the square a 2-D density is integrated over
+    levels: int = 0  # for a discrete model of integer levels 0..levels-1: how many
 
     def __repr__(self):
         return self.name
@@ -66,6 +70,7 @@ def _data_2d(n=200, seed=0):
 BINARY_4 = torch.tensor([[0.0, 1.0, 1.0, 0.0], [1.0, 1.0, 0.0, 0.0], [0.0, 0.0, 0.0, 0.0]])
 BARS_2 = torch.tensor([[1.0, 1.0, 0.0, 0.0], [1.0, 0.0, 1.0, 0.0], [0.0, 1.0, 1.0, 0.0]])
 REAL_2 = torch.tensor([[0.5, -0.3], [1.5, 0.2], [-1.0, -1.0]])
+LEVELS_4 = torch.tensor([[0.0, 16.0, 3.0, 8.0], [1.0, 1.0, 0.0, 15.0], [2.0, 0.0, 9.0, 4.0]])
 MCMC = {"n_steps": 5}
 
 CASES = [
@@ -96,6 +101,27 @@ CASES = [
          lambda: _import("helmholtz").HelmholtzMachine([4, 3, 2], init_std=1.0, generator=0),
          BINARY_4),
     Case("BarsProblem", lambda: _import("data").BarsProblem(2), BARS_2),
+    Case("RingEnergy", lambda: _import("nce_score_matching").RingEnergy(1.0, 4.0), REAL_2,
+         grid_lim=6.0),
+    Case("FVSBN", lambda: _import("autoregressive").FVSBN(4), BINARY_4, levels=2),
+    Case("NADE", lambda: _import("autoregressive").NADE(4, 3, generator=0), BINARY_4,
+         levels=2),
+    Case("MADE", lambda: _import("masked_autoregressive").MADE(4, [8], generator=0),
+         BINARY_4, levels=2),
+    Case("MADE-3-orders",
+         lambda: _import("masked_autoregressive").MADE(4, [8], n_orders=3, generator=0),
+         BINARY_4, levels=2),
+    Case("MADE-17-levels",
+         lambda: _import("masked_autoregressive").MADE(4, [8], levels=17, generator=0),
+         LEVELS_4, levels=17),
+    Case("PixelCNN",
+         lambda: _import("masked_autoregressive").PixelCNN(
+             2, channels=4, n_layers=1, image_shape=(2, 2), generator=0),
+         BINARY_4, levels=2),
+    Case("PixelCNN-17-levels",
+         lambda: _import("masked_autoregressive").PixelCNN(
+             17, channels=4, n_layers=1, image_shape=(2, 2), generator=0),
+         LEVELS_4, levels=17),
 ]
 
 
@@ -145,6 +171,11 @@ def test_log_prob_is_normalised(case, model):
         dtype = case.valid.dtype
         log_p = model.log_prob(all_binary_states(d, dtype=dtype))
         total = torch.logsumexp(log_p.double().reshape(-1), 0)  # log of the sum over states
+        tolerance = 1e-5
+    elif case.levels > 2 and case.levels**d <= 100_000:
+        grids = torch.meshgrid(*[torch.arange(float(case.levels))] * d, indexing="ij")
+        states = torch.stack([g.reshape(-1) for g in grids], dim=1)  # every image
+        total = torch.logsumexp(model.log_prob(states).double(), 0)
         tolerance = 1e-5
     elif d == 2 and not _is_binary(case.valid):
         def log_density(grid):
@@ -220,3 +251,14 @@ def test_log_partition_is_a_tensor(case, model):
     log_z = model.log_partition()
     assert isinstance(log_z, torch.Tensor) and log_z.dim() == 0
     assert bool(torch.isfinite(log_z))
+
+
+def test_values_off_the_support_raise_value_error(case, model):
+    if not case.levels:
+        pytest.skip(f"{case.name} is not a model of integer levels")
+    x = case.valid.clone()
+    x[0, 0] = case.levels  # one level too many (2 for a Bernoulli model)
+    with pytest.raises(ValueError, match="x must"):
+        model.log_prob(x)
+    samples = model.sample(5, generator=0, **case.sample_kwargs)
+    assert set(samples.unique().tolist()) <= set(range(case.levels))
