@@ -1,13 +1,19 @@
 """The isolated regrade: extracting answers, scanning them, running them in a limited process."""
 import time
+from pathlib import Path
 
 import nbformat
 import numpy as np
 import pytest
 import torch
 
-from dgm_course.regrade import (Case, Hint, Limits, Question, Seed, ast_forbidden, extract_answers, judge,
-                                load_spec, machinery_flags, run_isolated)
+from dgm_course.regrade import (Case, Hint, Limits, Question, Seed, ast_forbidden,
+                                extract_answers, grade_submission, judge, load_spec,
+                                machinery_flags, run_isolated)
+
+ROOT = Path(__file__).resolve().parents[1]
+SETS = sorted(p.name for p in (ROOT / "solutions").iterdir()
+              if p.is_dir() and any(p.glob("*.ipynb")))
 
 
 def _nb(*cells, release=False):
@@ -150,3 +156,45 @@ def test_set_0_sampler_is_regraded_from_its_seeds():
     assert _run(right, sampler)[0] is None
     noiseless = right.replace("torch.randn(n, 2, generator=generator)", "torch.ones(n, 2)")
     assert "noise" in _run(noiseless, sampler)[0]
+
+
+def _solved_release(name):
+    """The release of exercise set ``name`` with the solution's answers filled in."""
+    release = nbformat.read(ROOT / "exercises" / name / f"{name}.ipynb", as_version=4)
+    solution = nbformat.read(ROOT / "solutions" / name / f"{name}.ipynb", as_version=4)
+    answers = {c.metadata["nbgrader"]["grade_id"]: c.source for c in solution.cells
+               if c.metadata.get("nbgrader", {}).get("solution")}
+    submission = nbformat.from_dict(release)
+    for cell in submission.cells:
+        meta = cell.metadata.get("nbgrader", {})
+        if meta.get("solution"):
+            cell.source = answers[meta["grade_id"]]
+    return submission, release
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", SETS)
+def test_every_solution_gets_full_marks_in_isolation(name):
+    """The grade of record: each set's solution, regraded question by question in
+    isolated processes on every visible and hidden case, gets every point, unflagged."""
+    submission, release = _solved_release(name)
+    questions = load_spec(name)
+    scores, flags = grade_submission(submission, release, questions,
+                                     limits=Limits(startup_seconds=20))
+    assert flags == []
+    assert {q: problem for q, (_, problem) in scores.items() if problem} == {}
+    assert scores == {q.name: (q.points, None) for q in questions.values()}
+
+
+@pytest.mark.slow
+def test_set_4_one_pass_per_conditional_is_out_of_time_in_isolation():
+    """Set 4's NADE on a long image: the O(D^2 H) loop of the chapter (minutes) gets no
+    answer within the question's limit in the isolated regrade either."""
+    nade = load_spec("04_autoregressive_models")["nade_logits"]
+    naive = ("def nade_logits(x, A, c, V, b):\n"
+             "    return torch.stack([\n"
+             "        b[i] + torch.sigmoid(c + x[:, :i] @ A[:i]) @ V[i]\n"
+             "        for i in range(x.shape[1])], dim=1)")
+    found, seconds = _run(naive, nade)
+    assert "no answer within" in found, found
+    assert seconds < nade.timeout + 20 + 15
