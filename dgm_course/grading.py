@@ -16,6 +16,10 @@ and reports the first problem in one sentence, naming the case::
 
     CheckFailed: free_energy, for W = 0: the result should be -4.39, yours is 1.61.
 
+An input wrapped in :class:`Param` (a critic's weights, say) is one the answer must stay
+differentiable in: the check compares the gradient of the result with respect to it too,
+so a result with the right value that autograd cannot differentiate fails.
+
 Reference implementations, hidden cases and the hints that recognise typical mistakes
 (:class:`Hint`) live in instructor-only files, and are run by :mod:`dgm_course.regrade`.
 
@@ -41,6 +45,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from dgm_course.sandbox import with_gradients  # noqa: F401  (the checks and the sandbox share it)
+
 
 class CheckFailed(AssertionError):
     """A check of a student's answer failed; the message says what to fix."""
@@ -60,13 +66,48 @@ class Case:
     """One input to a checked function, ``fn(*args, **kwargs)``, and the value it should give.
 
     ``expected`` is the right answer (a number, an array, a tensor or a tuple of them); it
-    may be left out when a reference function computes it.
+    may be left out when a reference function computes it. Where ``args`` hold
+    :class:`Param` inputs, the answer is the tuple ``(result, gradient, ...)`` (see there).
     """
 
     args: tuple = ()
     kwargs: dict = field(default_factory=dict)
     description: str = ""  # e.g. "W = 0 and c = 0"; empty means "case 1", "case 2", ...
     expected: object = _NO_VALUE
+
+
+@dataclass(frozen=True)
+class Param:
+    """An input tensor that the answer must stay differentiable in, such as a critic's weights.
+
+    The function gets it as a fresh leaf tensor that requires grad, and its answer is judged
+    together with the gradient of its result (summed) with respect to every ``Param``:
+    what is compared is ``(result, gradient, ...)``, one gradient per ``Param`` in the order
+    they appear in the arguments, zero where the result does not depend on it through
+    autograd. So a result cut off from the graph (a ``.detach()``, a gradient taken without
+    ``create_graph=True``) fails, although its value is right. ``name`` names it in messages.
+    """
+
+    value: torch.Tensor
+    name: str = ""
+
+
+def _is_param(value):
+    """Whether ``value`` is a :class:`Param`, also one made before a test cell reloaded this
+    module (the class is then a new one, with the same name)."""
+    return type(value).__module__ == __name__ and type(value).__qualname__ == "Param"
+
+
+def _params(original, copied):
+    """``[(name, tensor)]``: the tensors of ``copied`` that stand for a :class:`Param` of
+    ``original`` (the case's arguments before :func:`_copy`), in order."""
+    if _is_param(original):
+        return [(original.name or "a parameter", copied)]
+    if isinstance(original, (tuple, list)):
+        return [p for o, c in zip(original, copied) for p in _params(o, c)]
+    if isinstance(original, dict):
+        return [p for k in original for p in _params(original[k], copied[k])]
+    return []
 
 
 @dataclass(frozen=True)
@@ -218,6 +259,8 @@ def _copy(value):
     """A fresh copy of a case's inputs, so neither function sees the other's changes."""
     if isinstance(value, torch.Tensor):
         return value.detach().clone()
+    if _is_param(value):
+        return value.value.detach().clone().requires_grad_(True)
     if isinstance(value, torch.Generator):
         return torch.Generator().set_state(value.get_state())
     if isinstance(value, tuple):
@@ -335,6 +378,31 @@ def _compare(value, expected, *, label, atol, rtol):
             f"entry {worst} should be {_fmt(want[worst])}, yours is {_fmt(got[worst])}.")
 
 
+NO_GRADIENT = (" Your result does not depend on it through autograd: compute it from this input "
+               "with differentiable torch operations (no .detach(), .item() or NumPy), and where it "
+               "is built from a gradient of torch.autograd.grad, pass create_graph=True so that "
+               "the gradient can be differentiated again.")
+
+
+def compare_answer(value, expected, *, names=(), atol=1e-5, rtol=1e-4):
+    """:func:`_compare` for an answer that may carry gradients (``names`` of its
+    :class:`Param` inputs): the result first, then each gradient, named in the message."""
+    if not names:
+        return _compare(value, expected, label="", atol=atol, rtol=rtol)
+    problem = _compare(value[0], expected[0], label="", atol=atol, rtol=rtol)
+    if problem:
+        return problem
+    for name, got, want in zip(names, value[1:], expected[1:]):
+        problem = _compare(got, want, label=f"the gradient of your result with respect to {name}",
+                           atol=atol, rtol=rtol)
+        if problem:
+            want = _to_array(want, want, "")
+            if not np.any(_to_array(got, want, "")) and np.any(want):
+                problem += NO_GRADIENT
+            return problem
+    return None
+
+
 # ---------------------------------------------------------------- running the student's code
 
 def _run_student(fn, args, kwargs, name, label, timeout):
@@ -385,6 +453,7 @@ def check_function(student_fn, reference_or_cases, cases=None, *, name=None, hin
         The student's function (it must be defined with ``def`` in the notebook).
     reference_or_cases : sequence of Case, or callable
         The cases with their expected values; or a reference function, followed by ``cases``.
+        Cases with :class:`Param` inputs compare the result and its gradients.
     name : str, optional
         How the function is called in messages (default: ``student_fn.__name__``).
     hints : sequence of Hint
@@ -420,19 +489,26 @@ def check_function(student_fn, reference_or_cases, cases=None, *, name=None, hin
     if used:
         raise CheckFailed(f"{name}: the exercise asks you not to use "
                           f"{', '.join(map(_describe_forbidden, used))}; write it yourself.")
+
+    def call(fn, case):   # fn on fresh copies of the inputs, with the gradients the case asks for
+        args, kwargs = _copy(case.args), _copy(case.kwargs)
+        params = _params((case.args, case.kwargs), (args, kwargs))
+        value = fn(*args, **kwargs)
+        return with_gradients(value, [p for _, p in params]), args
+
     for i, case in enumerate(cases, start=1):
         label = f"for {case.description}" if case.description else f"in case {i}"
+        names = [n for n, _ in _params((case.args, case.kwargs), (case.args, case.kwargs))]
         if reference is not None:
-            expected = reference(*_copy(case.args), **_copy(case.kwargs))
+            expected = call(reference, case)[0]
         elif case.expected is _NO_VALUE:
             raise ValueError(f"case {i} has no expected value and there is no reference function")
         else:
             expected = case.expected
-        args, kwargs = _copy(case.args), _copy(case.kwargs)
-        value = _run_student(student_fn, args, kwargs, name, label, timeout)
+        value, args = call(lambda *a, **k: _run_student(student_fn, a, k, name, label, timeout), case)
         if value is None and expected is not None:
             raise CheckFailed(f"{name}, {label}: your function returned None; did you forget `return`?")
-        problem = _compare(value, expected, label="", atol=atol, rtol=rtol)
+        problem = compare_answer(value, expected, names=names, atol=atol, rtol=rtol)
         if problem is None and unchanged:
             arg_names = _argument_names(student_fn, len(args))
             for arg_name, before, after in zip(arg_names, case.args, args):
@@ -445,8 +521,8 @@ def check_function(student_fn, reference_or_cases, cases=None, *, name=None, hin
             continue
         message = f"{name}, {label}: {problem}"
         for hint in hints:
-            wrong = hint.wrong(*_copy(case.args), **_copy(case.kwargs))
-            if _compare(value, wrong, label="", atol=atol, rtol=rtol) is None:
+            wrong = call(hint.wrong, case)[0]
+            if compare_answer(value, wrong, names=names, atol=atol, rtol=rtol) is None:
                 message += f"\nHint: {hint.message}"
                 break
         raise CheckFailed(message)

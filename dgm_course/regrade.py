@@ -50,10 +50,12 @@ with literal expected values, and nothing that computes them::
         G.Case((torch.zeros(4),), description="a = 0", expected=torch.tensor(1.38629436)),
     ], forbidden=("logsumexp",))
 
-Inputs must be tensors, arrays, numbers or :class:`Seed` (a seeded ``torch.Generator``),
-passed positionally. Samplers give ``check=`` (a function of the list of outputs and the
-cases that returns a problem or ``None``) instead of a reference; rotation-invariant
-answers give ``transform=``. Run ``make exercises``, and add the set's typical mistakes to
+Inputs must be tensors, arrays, numbers, :class:`Seed` (a seeded ``torch.Generator``) or
+:class:`~dgm_course.grading.Param` (a tensor the answer must stay differentiable in: the
+result is judged with its gradients, computed in the student's process), passed
+positionally. Samplers give ``check=`` (a function of the list of outputs and the cases
+that returns a problem or ``None``) instead of a reference; rotation-invariant answers
+give ``transform=``. Run ``make exercises``, and add the set's typical mistakes to
 ``WRONG`` in ``tests/test_exercises.py``, which then checks the new set: the release holds no
 reference, the spec matches the notebook, the solution passes, the stubs and the mistakes fail.
 """
@@ -76,7 +78,8 @@ import numpy as np
 import torch
 
 from dgm_course import grading
-from dgm_course.grading import Case, CheckFailed, Hint, _compare, _copy  # noqa: F401  (for specs)
+from dgm_course.grading import (Case, CheckFailed, Hint, Param, _compare, _copy,  # noqa: F401
+                                _params, compare_answer, with_gradients)          # (for specs)
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -164,23 +167,29 @@ def judge(question, outputs, statuses=None):
     if question.check is not None:
         problem = question.check(outputs, cases)
         return f"{question.name}: {problem}" if problem else None
+    def answer(fn, case):    # fn on fresh inputs, with the gradients the case asks for
+        args = _materialise(case.args)
+        return with_gradients(fn(*args), [p for _, p in _params(case.args, args)])
+
     for i, (case, value) in enumerate(zip(cases, outputs), start=1):
         label = _label(case, i)
         if value is None:
             return f"{question.name}, {label}: your function returned None; did you forget `return`?"
         transform = question.transform or (lambda out, args: out)
-        expected = transform(question.reference(*_materialise(case.args)), case.args)
+        names = [name for name, _ in _params(case.args, case.args)]
+        expected = transform(answer(question.reference, case), case.args)
         try:
             got = transform(value, case.args)
         except Exception as err:  # a malformed answer: say what is wrong with it
             return f"{question.name}, {label}: {err}"
-        problem = _compare(got, expected, label="", atol=question.atol, rtol=question.rtol)
+        tolerances = dict(names=names, atol=question.atol, rtol=question.rtol)
+        problem = compare_answer(got, expected, **tolerances)
         if problem is None:
             continue
         message = f"{question.name}, {label}: {problem}"
         for hint in question.hints:
-            wrong = transform(hint.wrong(*_materialise(case.args)), case.args)
-            if _compare(got, wrong, label="", atol=question.atol, rtol=question.rtol) is None:
+            wrong = transform(answer(hint.wrong, case), case.args)
+            if compare_answer(got, wrong, **tolerances) is None:
                 return f"{message}\nHint: {hint.message}"
         return message
     return None
@@ -204,7 +213,7 @@ def check_hidden(assignment, name, fn, *, root=ROOT):
     for i, case in enumerate(question.cases, start=1):
         args = _materialise(case.args)
         value = grading._run_student(fn, args, {}, name, _label(case, i), question.timeout)
-        outputs.append(value)
+        outputs.append(with_gradients(value, [p for _, p in _params(case.args, args)]))
         statuses.append(_mutation(question, fn, case.args, args))
     problem = judge(question, outputs, statuses)
     if problem:
@@ -386,6 +395,10 @@ def machinery_flags(tree):
 def _write_input(value, job, stem, counter):
     if isinstance(value, Seed):
         return {"kind": "generator", "seed": value.seed}
+    if grading._is_param(value):
+        name = f"{stem}_{next(counter)}.npy"
+        np.save(job / name, value.value.detach().cpu().numpy(), allow_pickle=False)
+        return {"kind": "param", "file": name}
     if isinstance(value, torch.Tensor):
         name = f"{stem}_{next(counter)}.npy"
         np.save(job / name, value.detach().cpu().numpy(), allow_pickle=False)
@@ -398,7 +411,8 @@ def _write_input(value, job, stem, counter):
         return {"kind": "tuple", "items": [_write_input(v, job, stem, counter) for v in value]}
     if isinstance(value, (bool, int, float, str)) or value is None:
         return {"kind": "value", "value": value}
-    raise ValueError(f"case inputs must be tensors, arrays, numbers or Seed; got {type(value).__name__}")
+    raise ValueError(f"case inputs must be tensors, arrays, numbers, Seed or Param; got "
+                     f"{type(value).__name__}")
 
 
 class _Opaque:

@@ -6,7 +6,8 @@
 limits already set, standard output thrown away and standard error capped. The job
 directory holds ``job.json`` (the statements to run and the calls to make) and the input
 arrays as ``.npy`` files; for every call this writes ``result_<i>.json`` (what came back,
-described as plain JSON) and the returned arrays, and the inputs after the call (to see
+described as plain JSON, with the gradients with respect to the inputs marked as parameters
+where there are any) and the returned arrays, and the inputs after the call (to see
 whether they were changed in place), as ``.npy`` files that the checking process reads
 with ``allow_pickle=False``. Nothing here knows the expected answers or how they are
 checked, and nothing from this process is ever unpickled.
@@ -20,15 +21,37 @@ import numpy as np
 import torch
 
 
-def _load(spec, job):
+def with_gradients(value, params):
+    """``(value, d value.sum() / d p for each tensor p in params)``: the answer to a call with
+    parameters (``dgm_course.grading.Param``). A gradient is zero where ``value`` does not
+    depend on ``p`` through the autograd graph; without params, or for ``None``, ``value``
+    itself."""
+    if not params or value is None:
+        return value
+    grads = [None] * len(params)
+    if isinstance(value, torch.Tensor) and value.requires_grad:
+        try:
+            grads = torch.autograd.grad(value.sum(), params, allow_unused=True)
+        except RuntimeError:  # e.g. a graph the function already freed with backward()
+            pass
+    return (value, *(torch.zeros_like(p).detach() if g is None else g.detach()
+                     for g, p in zip(grads, params)))
+
+
+def _load(spec, job, params):
+    """The input ``spec`` describes; the parameters among it are appended to ``params``."""
     kind = spec["kind"]
     if kind in ("tensor", "ndarray"):
         array = np.load(job / spec["file"], allow_pickle=False)
         return torch.from_numpy(array) if kind == "tensor" else array
+    if kind == "param":   # a tensor the answer must stay differentiable in
+        params.append(torch.from_numpy(np.load(job / spec["file"], allow_pickle=False))
+                      .requires_grad_(True))
+        return params[-1]
     if kind == "generator":
         return torch.Generator().manual_seed(spec["seed"])
     if kind == "tuple":
-        return tuple(_load(item, job) for item in spec["items"])
+        return tuple(_load(item, job, params) for item in spec["items"])
     return spec["value"]  # a number, a string or None
 
 
@@ -73,12 +96,13 @@ def main(job):
             traceback.print_exc(limit=1)
     fn = namespace.get(spec["function"])
     for i, call in enumerate(spec["calls"]):
-        args = [_load(a, job) for a in call["args"]]
+        params = []
+        args = [_load(a, job, params) for a in call["args"]]
         if not callable(fn):
             result = {"status": "missing"}
         else:
             try:
-                value = fn(*args)
+                value = with_gradients(fn(*args), params)
                 result = {"status": "ok", "value": _save(value, job, f"out_{i}")}
             except NotImplementedError:
                 result = {"status": "not_implemented"}

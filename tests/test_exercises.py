@@ -146,6 +146,14 @@ def test_release_defines_or_imports_no_reference(name):
                 assert text not in code, f"{name}: a hidden value of {q.name} ({text}) is in the release"
 
 
+def _hidden_checks(source):
+    """(assignment, question, function) of each ``check_hidden`` call in a test cell."""
+    return {tuple(a.value if isinstance(a, ast.Constant) else getattr(a, "id", None)
+                  for a in node.args)
+            for node in ast.walk(ast.parse(source))
+            if isinstance(node, ast.Call) and getattr(node.func, "attr", None) == "check_hidden"}
+
+
 @pytest.mark.parametrize("name", SETS)
 def test_spec_matches_the_notebook(name):
     """Every question of hidden_cases.py has its answer and test cell, with the same points."""
@@ -157,7 +165,7 @@ def test_spec_matches_the_notebook(name):
     assert {f"test_{q}" for q in questions} == set(tests)
     for q in questions.values():
         assert tests[f"test_{q.name}"].metadata["nbgrader"]["points"] == q.points
-        assert f'check_hidden("{name}", "{q.name}", {q.name})' in tests[f"test_{q.name}"].source
+        assert (name, q.name, q.name) in _hidden_checks(tests[f"test_{q.name}"].source)
         assert q.visible and q.hidden, f"{q.name} needs visible and hidden cases"
 
 
@@ -275,6 +283,24 @@ WAKE = """def wake_phase_gradients(x, h, W, b, c):
     e = {err}
     return e.T @ h / n, e.mean(0), ({prior}).mean(0)
 """
+S7 = "07_generative_adversarial_networks"
+D_LOSS = "def discriminator_loss(real_logits, fake_logits):\n    return {body}"
+G_LOSS = "def generator_loss(fake_logits):\n    return {body}"
+GP = """def gradient_penalty(params, real, fake, generator):
+    n = real.shape[0]
+    eps = torch.rand({shape}, generator=generator, dtype=real.dtype)
+    x_hat = ({interpolation}).requires_grad_(True)
+    grad, = torch.autograd.grad(critic(x_hat, params).{scores}(), x_hat, {graph})
+    return {penalty}
+"""
+GP_RIGHT = dict(shape="n, 1", interpolation="eps * real + (1 - eps) * fake", scores="sum",
+                graph="create_graph=True", penalty="((grad.norm(dim=1) - 1) ** 2).mean()")
+
+
+def gp(**mistake):
+    """A gradient_penalty with one mistake (GP_RIGHT otherwise)."""
+    return GP.format(**{**GP_RIGHT, **mistake})
+
 
 # (set, question, wrong answer, phrase its feedback must contain[, "hidden_only"])
 WRONG = [
@@ -512,6 +538,75 @@ WRONG = [
      "    log_p = (x * (h @ W.T + b) - F.softplus(h @ W.T + b)).sum() + (h * c - F.softplus(c)).sum()\n"
      "    (log_p / len(x)).backward()\n"
      "    return W.grad, b.grad, c.grad", "not to use"),
+    # set 7 (the losses take logits; critic(x, params) is the release's setup cell)
+    (S7, "discriminator_loss", D_LOSS.format(body="F.softplus(real_logits).mean() + "
+                                              "F.softplus(-fake_logits).mean()"),
+     "the labels are swapped"),
+    (S7, "discriminator_loss", D_LOSS.format(body="-F.softplus(-real_logits).mean() - "
+                                              "F.softplus(fake_logits).mean()"),
+     "its loss is -V"),
+    (S7, "discriminator_loss", D_LOSS.format(body="F.softplus(-real_logits).mean()"),
+     "the term of the generated samples"),
+    (S7, "discriminator_loss", D_LOSS.format(body="F.softplus(-real_logits).sum() + "
+                                              "F.softplus(fake_logits).sum()"),
+     "do not sum"),
+    (S7, "discriminator_loss", D_LOSS.format(body="torch.cat([F.softplus(-real_logits), "
+                                              "F.softplus(fake_logits)]).mean()"),
+     "separately, then add the two averages"),
+    (S7, "discriminator_loss", D_LOSS.format(body="-torch.log(torch.sigmoid(real_logits)).mean()"
+                                              " - torch.log(1 - torch.sigmoid(fake_logits)).mean()"),
+     "softplus(-l)"),
+    (S7, "discriminator_loss", D_LOSS.format(body="-F.logsigmoid(real_logits).mean() - "
+                                              "torch.log(1 - torch.sigmoid(fake_logits)).mean()"),
+     "your result contains infinite values"),              # half naive: no hint matches it
+    (S7, "discriminator_loss", D_LOSS.format(
+        body="F.binary_cross_entropy(torch.sigmoid(real_logits), torch.ones_like(real_logits))"
+             " + F.binary_cross_entropy(torch.sigmoid(fake_logits), torch.zeros_like(fake_logits))"),
+     "clamps log 0 to -100"),
+    (S7, "discriminator_loss", D_LOSS.format(
+        body="F.binary_cross_entropy_with_logits(real_logits, torch.ones_like(real_logits))"
+             " + F.binary_cross_entropy_with_logits(fake_logits, torch.zeros_like(fake_logits))"),
+     "not to use"),
+    (S7, "discriminator_loss", "from dgm_course import gan\n\n" + D_LOSS.format(
+        body="gan.discriminator_loss(real_logits, fake_logits)"), "not to use"),
+    (S7, "generator_loss", G_LOSS.format(body="-F.softplus(fake_logits).mean()"),
+     "this is the saturating loss"),
+    (S7, "generator_loss", G_LOSS.format(body="torch.log(1 - torch.sigmoid(fake_logits)).mean()"),
+     "this is the saturating loss"),
+    (S7, "generator_loss", G_LOSS.format(body="F.softplus(fake_logits).mean()"),
+     "the discriminator's loss on generated samples"),
+    (S7, "generator_loss", G_LOSS.format(body="F.logsigmoid(fake_logits).mean()"),
+     "check the sign"),
+    (S7, "generator_loss", G_LOSS.format(body="F.softplus(-fake_logits).sum()"), "do not sum"),
+    (S7, "generator_loss", G_LOSS.format(body="-torch.log(torch.sigmoid(fake_logits)).mean()"),
+     "softplus(-l)"),
+    (S7, "gradient_penalty", gp(graph="retain_graph=True"), "Hint: your penalty is a constant"),
+    (S7, "gradient_penalty", gp(penalty="(grad.norm(dim=1) ** 2).mean()"),
+     "pulls it towards 0"),
+    (S7, "gradient_penalty", gp(penalty="((grad ** 2).sum(1) - 1).abs().mean()"),
+     "the result should be 0.1948"),                      # |norm^2 - 1|: no hint matches it
+    (S7, "gradient_penalty", gp(penalty="((grad.norm(dim=0) - 1) ** 2).mean()"),
+     "your norms run over the examples (dim=0)"),
+    (S7, "gradient_penalty", gp(penalty="((grad.norm() - 1) ** 2).mean()"),
+     "not one norm of the whole batch"),
+    (S7, "gradient_penalty", gp(scores="mean"), "the mean divides every gradient by n"),
+    (S7, "gradient_penalty", gp(shape="1, 1"), "not one for the whole batch"),
+    (S7, "gradient_penalty", gp(shape="real.shape"), "shape (n, 1), not (n, D)"),
+    (S7, "gradient_penalty", gp(shape="n, 1").replace(", dtype=real.dtype)", ").to(real.dtype)"),
+     "in the dtype of the data"),
+    (S7, "gradient_penalty", gp(interpolation="eps * fake + (1 - eps) * real"),
+     "epsilon weights the real example"),
+    (S7, "gradient_penalty", gp(penalty="((grad.norm(dim=1) - 1) ** 2).sum()"),
+     "average the penalty over the n examples"),
+    (S7, "gradient_penalty", gp(penalty="((grad.norm(dim=1) - 1) ** 2).mean().detach()"),
+     "does not depend on it through autograd"),
+    (S7, "gradient_penalty", gp().replace("critic(x_hat, params)",
+                                          "critic(x_hat, [p.detach() for p in params])"),
+     "does not depend on it through autograd"),          # cut off in another way: generic advice
+    (S7, "gradient_penalty", "from dgm_course import gan\n\n"
+     "def gradient_penalty(params, real, fake, generator):\n"
+     "    module = torch.nn.Module()\n    module.forward = lambda x: critic(x, params)\n"
+     "    return gan.gradient_penalty(module, real, fake, generator=generator)", "not to use"),
 ]
 
 
@@ -574,6 +669,19 @@ RIGHT_TOO = [  # other right answers, float32 ones among them, that must pass
      "    x, h, W, b, c = (t.float() for t in (x, h, W, b, c))\n"
      "    e = x - torch.sigmoid(h @ W.T + b)\n"
      "    return torch.einsum('nd,nh->dh', e, h) / len(x), e.mean(0), (h - torch.sigmoid(c)).mean(0)"),
+    # set 7: other right answers
+    (S7, "discriminator_loss", D_LOSS.format(body="-(F.logsigmoid(real_logits).mean() + "
+                                              "F.logsigmoid(-fake_logits).mean())")),
+    (S7, "discriminator_loss", D_LOSS.format(body="(F.softplus(-real_logits.double()).mean() + "
+                                              "F.softplus(fake_logits.double()).mean())")),
+    (S7, "generator_loss", G_LOSS.format(body="-F.logsigmoid(fake_logits.float()).mean()")),
+    (S7, "gradient_penalty", "def gradient_penalty(params, real, fake, generator):\n"
+     "    eps = torch.rand(len(real), generator=generator, dtype=real.dtype)[:, None]\n"
+     "    x_hat = torch.lerp(fake, real, eps).requires_grad_()\n"
+     "    s = critic(x_hat, params)\n"
+     "    grad = torch.autograd.grad(s, x_hat, torch.ones_like(s), create_graph=True)[0]\n"
+     "    return (torch.linalg.vector_norm(grad, dim=-1) - 1).pow(2).mean()"),
+    (S7, "gradient_penalty", gp(penalty="((grad.pow(2).sum(1).sqrt() - 1) ** 2).mean()")),
 ]
 
 
@@ -583,6 +691,16 @@ def test_other_right_answers_pass(name, question, source):
     ns = _namespace(name, {question: source})
     assert _feedback(name, question, ns) is None
     assert _feedback(name, question, ns, visible=True) is None
+
+
+def test_set_7_critic_is_the_one_its_references_use():
+    """The release's setup cell defines critic(x, params); hidden_cases.py repeats it."""
+    spec = importlib.util.spec_from_file_location("hidden_7", regrade.spec_path(S7))
+    hidden = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(hidden)
+    g = torch.Generator().manual_seed(0)
+    x, W, b, v = (torch.randn(*shape, generator=g) for shape in [(5, 3), (3, 4), (4,), (4,)])
+    assert torch.equal(_namespace(S7)["critic"](x, (W, b, v)), hidden._critic(x, (W, b, v)))
 
 
 # ------------------------------------------------------------------ the notebooks, executed

@@ -6,8 +6,9 @@ import pytest
 import scipy.special
 import torch
 
-from dgm_course.grading import (Case, CheckFailed, Hint, check_close, check_function, check_sample_mean,
-                                check_standard_normal, check_true, forbidden_uses, run_student, time_limit)
+from dgm_course.grading import (Case, CheckFailed, Hint, Param, check_close, check_function,
+                                check_sample_mean, check_standard_normal, check_true, forbidden_uses,
+                                run_student, time_limit)
 
 
 def free_energy(v, b, c, W):
@@ -234,6 +235,42 @@ def _helper(a):
 
 def _by_helper(a):       # a notebook's functions are globals, and so are these
     return _helper(a)
+
+
+def _slope_penalty(w, x):
+    """sum_i (d/dx_i tanh(w x_i))^2: differentiable in w through a gradient in x."""
+    x = x.clone().requires_grad_(True)
+    slope, = torch.autograd.grad(torch.tanh(w * x).sum(), x, create_graph=True)
+    return (slope ** 2).sum()
+
+
+def _slope_penalty_cut(w, x):
+    """The same value, cut off from w: the gradient is taken without create_graph."""
+    x = x.clone().requires_grad_(True)
+    slope, = torch.autograd.grad(torch.tanh(w * x).sum(), x)
+    return (slope ** 2).sum()
+
+
+def test_param_inputs_are_judged_with_the_gradient_of_the_result(capsys):
+    w, x = torch.tensor([0.5, -1.0], dtype=torch.float64), torch.tensor([1.0, 2.0], dtype=torch.float64)
+    cases = [Case((Param(w, "w"), x), description="two points")]
+    assert check_function(_slope_penalty, _slope_penalty, cases)
+    # a case with a literal answer gives (result, gradient with respect to w)
+    w_leaf = w.clone().requires_grad_(True)
+    value = _slope_penalty(w_leaf, x)
+    grad, = torch.autograd.grad(value, w_leaf)
+    literal = [Case((Param(w, "w"), x), description="two points", expected=(value.detach(), grad))]
+    assert check_function(_slope_penalty, literal)
+    with pytest.raises(CheckFailed) as err:
+        check_function(_slope_penalty_cut, _slope_penalty, cases, name="penalty",
+                       hints=[Hint(_slope_penalty_cut, "pass create_graph=True")])
+    message = str(err.value)
+    assert message.startswith("penalty, for two points: the gradient of your result with respect "
+                              "to w: 2 of 2 entries differ"), message
+    assert "does not depend on it through autograd" in message
+    assert message.endswith("Hint: pass create_graph=True")
+    with pytest.raises(CheckFailed, match="the result should be"):    # the value comes first
+        check_function(lambda w, x: 2 * _slope_penalty(w, x), literal, name="penalty")
 
 
 def test_forbidden_calls_are_found_in_the_function_and_its_helpers():

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from dgm_course.regrade import (Case, Hint, Limits, Question, Seed, ast_forbidden,
+from dgm_course.regrade import (Case, Hint, Limits, Param, Question, Seed, ast_forbidden,
                                 extract_answers, grade_submission, judge, load_spec,
                                 machinery_flags, run_isolated)
 
@@ -198,3 +198,24 @@ def test_set_4_one_pass_per_conditional_is_out_of_time_in_isolation():
     found, seconds = _run(naive, nade)
     assert "no answer within" in found, found
     assert seconds < nade.timeout + 20 + 15
+
+
+CRITIC = ("def critic(x, params):\n    W, b, v = params\n"
+          "    return torch.tanh(x @ W + b) @ v\n\n")
+PENALTY = ("def gradient_penalty(params, real, fake, generator):\n"
+           "    eps = torch.rand(len(real), 1, generator=generator, dtype=real.dtype)\n"
+           "    x_hat = (eps * real + (1 - eps) * fake).requires_grad_(True)\n"
+           "    grad, = torch.autograd.grad(critic(x_hat, params).sum(), x_hat, create_graph=True)\n"
+           "    return ((grad.norm(dim=1) - 1) ** 2).mean()")
+
+
+@pytest.mark.slow
+def test_set_7_penalty_is_regraded_with_its_gradients():
+    """Param inputs require grad in the student's process, which returns the gradients too:
+    a penalty without create_graph=True has the right value and fails on its gradient."""
+    penalty = load_spec("07_generative_adversarial_networks")["gradient_penalty"]
+    assert any(isinstance(p, Param) for p in penalty.visible[0].args[0])
+    assert _run(CRITIC + PENALTY, penalty)[0] is None
+    found, _ = _run(CRITIC + PENALTY.replace(", create_graph=True", ""), penalty)
+    assert "the gradient of your result with respect to W" in found, found
+    assert "Hint: your penalty is a constant to autograd" in found, found
