@@ -98,15 +98,15 @@ def _is_param(value):
     return type(value).__module__ == __name__ and type(value).__qualname__ == "Param"
 
 
-def _params(original, copied):
+def param_inputs(original, copied):
     """``[(name, tensor)]``: the tensors of ``copied`` that stand for a :class:`Param` of
-    ``original`` (the case's arguments before :func:`_copy`), in order."""
+    ``original`` (the case's arguments before :func:`copy_inputs`), in order."""
     if _is_param(original):
         return [(original.name or "a parameter", copied)]
     if isinstance(original, (tuple, list)):
-        return [p for o, c in zip(original, copied) for p in _params(o, c)]
+        return [p for o, c in zip(original, copied) for p in param_inputs(o, c)]
     if isinstance(original, dict):
-        return [p for k in original for p in _params(original[k], copied[k])]
+        return [p for k in original for p in param_inputs(original[k], copied[k])]
     return []
 
 
@@ -255,7 +255,7 @@ def _changed(before, after):
     return False
 
 
-def _copy(value):
+def copy_inputs(value):
     """A fresh copy of a case's inputs, so neither function sees the other's changes."""
     if isinstance(value, torch.Tensor):
         return value.detach().clone()
@@ -264,9 +264,9 @@ def _copy(value):
     if isinstance(value, torch.Generator):
         return torch.Generator().set_state(value.get_state())
     if isinstance(value, tuple):
-        return tuple(_copy(v) for v in value)
+        return tuple(copy_inputs(v) for v in value)
     if isinstance(value, dict):
-        return {k: _copy(v) for k, v in value.items()}
+        return {k: copy_inputs(v) for k, v in value.items()}
     return copy.deepcopy(value)
 
 
@@ -333,7 +333,7 @@ def _to_array(value, expected, label):
     return np.asarray(value, dtype=np.float64)
 
 
-def _compare(value, expected, *, label, atol, rtol):
+def compare(value, expected, *, label, atol, rtol):
     """Return ``None`` if ``value`` matches ``expected``, else a sentence saying how it differs."""
     if isinstance(expected, (tuple, list)):
         if not isinstance(value, (tuple, list)) or len(value) != len(expected):
@@ -343,7 +343,7 @@ def _compare(value, expected, *, label, atol, rtol):
                     f"yours is {got}.")
         for i, (v, e) in enumerate(zip(value, expected)):
             sub = f"{label}, output {i}" if label else f"output {i}"
-            problem = _compare(v, e, label=sub, atol=atol, rtol=rtol)
+            problem = compare(v, e, label=sub, atol=atol, rtol=rtol)
             if problem:
                 return problem
         return None
@@ -385,15 +385,15 @@ NO_GRADIENT = (" Your result does not depend on it through autograd: compute it 
 
 
 def compare_answer(value, expected, *, names=(), atol=1e-5, rtol=1e-4):
-    """:func:`_compare` for an answer that may carry gradients (``names`` of its
+    """:func:`compare` for an answer that may carry gradients (``names`` of its
     :class:`Param` inputs): the result first, then each gradient, named in the message."""
     if not names:
-        return _compare(value, expected, label="", atol=atol, rtol=rtol)
-    problem = _compare(value[0], expected[0], label="", atol=atol, rtol=rtol)
+        return compare(value, expected, label="", atol=atol, rtol=rtol)
+    problem = compare(value[0], expected[0], label="", atol=atol, rtol=rtol)
     if problem:
         return problem
     for name, got, want in zip(names, value[1:], expected[1:]):
-        problem = _compare(got, want, label=f"the gradient of your result with respect to {name}",
+        problem = compare(got, want, label=f"the gradient of your result with respect to {name}",
                            atol=atol, rtol=rtol)
         if problem:
             want = _to_array(want, want, "")
@@ -429,7 +429,7 @@ def run_student(fn, *args, name=None, timeout=10.0, description="", **kwargs):
     __tracebackhide__ = True
     name = name or getattr(fn, "__name__", "your function")
     label = f"for {description}" if description else "when called"
-    value = _run_student(fn, _copy(args), _copy(kwargs), name, label, timeout)
+    value = _run_student(fn, copy_inputs(args), copy_inputs(kwargs), name, label, timeout)
     if value is None:
         raise CheckFailed(f"{name}, {label}: your function returned None; did you forget `return`?")
     return value
@@ -491,14 +491,14 @@ def check_function(student_fn, reference_or_cases, cases=None, *, name=None, hin
                           f"{', '.join(map(_describe_forbidden, used))}; write it yourself.")
 
     def call(fn, case):   # fn on fresh copies of the inputs, with the gradients the case asks for
-        args, kwargs = _copy(case.args), _copy(case.kwargs)
-        params = _params((case.args, case.kwargs), (args, kwargs))
+        args, kwargs = copy_inputs(case.args), copy_inputs(case.kwargs)
+        params = param_inputs((case.args, case.kwargs), (args, kwargs))
         value = fn(*args, **kwargs)
         return with_gradients(value, [p for _, p in params]), args
 
     for i, case in enumerate(cases, start=1):
         label = f"for {case.description}" if case.description else f"in case {i}"
-        names = [n for n, _ in _params((case.args, case.kwargs), (case.args, case.kwargs))]
+        names = [n for n, _ in param_inputs((case.args, case.kwargs), (case.args, case.kwargs))]
         if reference is not None:
             expected = call(reference, case)[0]
         elif case.expected is _NO_VALUE:
@@ -535,7 +535,7 @@ def check_close(value, expected, *, name, atol=1e-5, rtol=1e-4, hint=None, quiet
     """Check one computed value (a number or an array) against the expected one."""
     __tracebackhide__ = True
     assert_untouched()
-    problem = _compare(value, expected, label="", atol=atol, rtol=rtol)
+    problem = compare(value, expected, label="", atol=atol, rtol=rtol)
     if problem:
         raise CheckFailed(f"{name}: {problem}" + (f"\nHint: {hint}" if hint else ""))
     if not quiet:

@@ -78,8 +78,8 @@ import numpy as np
 import torch
 
 from dgm_course import grading
-from dgm_course.grading import (Case, CheckFailed, Hint, Param, _compare, _copy,  # noqa: F401
-                                _params, compare_answer, with_gradients)          # (for specs)
+from dgm_course.grading import (Case, CheckFailed, Hint, Param, compare, copy_inputs,  # noqa: F401
+                                param_inputs, compare_answer, with_gradients)          # (for specs)
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -146,7 +146,7 @@ def _materialise(value):
         return torch.Generator().manual_seed(value.seed)
     if isinstance(value, tuple):
         return tuple(_materialise(v) for v in value)
-    return _copy(value)
+    return copy_inputs(value)
 
 
 def _label(case, i):
@@ -169,14 +169,14 @@ def judge(question, outputs, statuses=None):
         return f"{question.name}: {problem}" if problem else None
     def answer(fn, case):    # fn on fresh inputs, with the gradients the case asks for
         args = _materialise(case.args)
-        return with_gradients(fn(*args), [p for _, p in _params(case.args, args)])
+        return with_gradients(fn(*args), [p for _, p in param_inputs(case.args, args)])
 
     for i, (case, value) in enumerate(zip(cases, outputs), start=1):
         label = _label(case, i)
         if value is None:
             return f"{question.name}, {label}: your function returned None; did you forget `return`?"
         transform = question.transform or (lambda out, args: out)
-        names = [name for name, _ in _params(case.args, case.args)]
+        names = [name for name, _ in param_inputs(case.args, case.args)]
         expected = transform(answer(question.reference, case), case.args)
         try:
             got = transform(value, case.args)
@@ -213,7 +213,7 @@ def check_hidden(assignment, name, fn, *, root=ROOT):
     for i, case in enumerate(question.cases, start=1):
         args = _materialise(case.args)
         value = grading._run_student(fn, args, {}, name, _label(case, i), question.timeout)
-        outputs.append(with_gradients(value, [p for _, p in _params(case.args, args)]))
+        outputs.append(with_gradients(value, [p for _, p in param_inputs(case.args, args)]))
         statuses.append(_mutation(question, fn, case.args, args))
     problem = judge(question, outputs, statuses)
     if problem:
@@ -348,7 +348,7 @@ def ast_forbidden(tree, name, forbidden):
 _MACHINERY_MODULES = ("dgm_course.grading", "dgm_course.regrade", "dgm_course.sandbox", "nbgrader",
                       "importlib", "builtins", "ctypes", "signal", "gc", "sys.modules", "os._exit",
                       "sys.exit", "os.kill", "subprocess", "multiprocessing", "threading")
-_MACHINERY_NAMES = {"CheckFailed", "check_function", "check_hidden", "_compare", "__builtins__",
+_MACHINERY_NAMES = {"CheckFailed", "check_function", "check_hidden", "compare_answer", "__builtins__",
                     "__import__", "exec", "eval", "compile", "setattr", "globals", "exit", "quit"}
 
 
@@ -379,8 +379,8 @@ def machinery_flags(tree):
                 note(f"uses {dotted}")
             elif isinstance(node, ast.Name) and node.id in _MACHINERY_NAMES:
                 note(f"uses {node.id}")
-            elif isinstance(node, ast.Attribute) and node.attr in ("_compare", "check_function",
-                                                                   "modules", "_exit"):
+            elif isinstance(node, ast.Attribute) and node.attr in (
+                    "compare", "compare_answer", "_compare", "check_function", "modules", "_exit"):
                 note(f"uses {dotted}")
         elif isinstance(node, ast.ExceptHandler):
             caught = _dotted(node.type, aliases) if node.type is not None else "everything"

@@ -34,7 +34,7 @@ WRONG_ALL = {q: f"def {q}(*args):\n    return torch.zeros(1)" for q in CORRECT}
 PATCH_CHECKS = """
 import dgm_course.grading, dgm_course.regrade
 dgm_course.grading.check_function = lambda *a, **k: True
-dgm_course.grading._compare = lambda *a, **k: None
+dgm_course.grading.compare = lambda *a, **k: None
 dgm_course.regrade.check_hidden = lambda *a, **k: True
 """
 PATCH_RELOAD_TOO = PATCH_CHECKS + """
