@@ -257,13 +257,15 @@ class HelmholtzMachine(nn.Module):
 
 
 def wake_sleep_step(model, *, lr=0.01, optimizer=torch.optim.Adam):
-    r"""The step function of wake-sleep (Hinton, Dayan, Frey & Neal 1995), two optimisers.
+    r"""The step function of wake-sleep (Hinton, Dayan, Frey & Neal 1995),
+    with two optimisers.
 
-    *Wake*: draw :math:`h \sim q(h \mid x)` for the batch and take a gradient step on the
-    generative parameters to maximise :math:`\log p(x, h)`. *Sleep*: dream as many
-    :math:`(h, x) \sim p(h, x)` and take a step on the recognition parameters to maximise
-    :math:`\log q(h \mid x)` of the dreams, which fits :math:`q` by minimising
-    :math:`KL(p(h|x) \,\|\, q(h|x))` on dreamt :math:`x`, the reverse of the ELBO's KL.
+    *Wake*: draw :math:`h \sim q(h \mid x)` for the batch and take a gradient
+    step on the generative parameters to maximise :math:`\log p(x, h)`.
+    *Sleep*: dream as many :math:`(h, x) \sim p(h, x)` and take a step on the
+    recognition parameters to maximise :math:`\log q(h \mid x)` of the dreams,
+    which fits :math:`q` by minimising :math:`KL(p(h|x) \,\|\, q(h|x))` on
+    dreamt :math:`x`, the reverse of the ELBO's KL.
     Records ``wake_loss`` and ``sleep_loss`` (nats per example).
     """
     lr = check_positive(lr, "lr")
@@ -274,8 +276,8 @@ def wake_sleep_step(model, *, lr=0.01, optimizer=torch.optim.Adam):
         hidden, _ = model.recognition._sample(x, 1, ctx.generator)
         wake = -model.generative._log_joint([x, *(h[0] for h in hidden)]).mean()
         training.gradient_step(opt_p, wake)
-        x_dream, h_dream = model.generative.sample(len(x), generator=ctx.generator,
-                                                   return_latent=True)
+        x_dream, h_dream = model.generative.sample(
+            len(x), generator=ctx.generator, return_latent=True)
         sleep = -model.recognition._log_q([x_dream, *h_dream]).mean()
         training.gradient_step(opt_q, sleep)
         return {"wake_loss": wake.detach(), "sleep_loss": sleep.detach()}
