@@ -20,6 +20,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
 from dgm_course.autoregressive import AutoregressiveModel
+from dgm_course.demos.projector import one_thread
 from dgm_course.validation import check_data, check_int
 
 SIDE = 8  # the digits are 8 x 8
@@ -61,13 +62,13 @@ class DrawingDemo:
         self.models, self.generator = models, generator
         self.x_test = x_test[:n_digits]
         self.samples, self.means, self._completions = {}, {}, {}
-        for name, model in models.items():
-            sample = model.sample(1, generator=generator)
-            self.samples[name] = sample[0].float().numpy()
-            scale = 1 if model.levels == 2 else model.levels - 1
-            self.samples[name] = self.samples[name] / scale
-            self.means[name] = _mean(model, model.conditionals(sample))[0].float().numpy()
-            self._completions[name] = self._complete_all(name)
+        with one_thread():  # one image at a time: threads would only wait for each other
+            for name, model in models.items():
+                sample = model.sample(1, generator=generator)
+                scale = 1 if model.levels == 2 else model.levels - 1
+                self.samples[name] = sample[0].float().numpy() / scale
+                self.means[name] = _mean(model, model.conditionals(sample))[0].float().numpy()
+                self._completions[name] = self._complete_all(name)
         names = list(models)
         style = {"description_width": "initial"}
         self.sliders = {
