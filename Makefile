@@ -1,8 +1,9 @@
 # Deep Generative Models — an executable course.
 #   make book   set up .venv and build the HTML book (_build/html/index.html)
-#   make test   set up .venv and run every test: library, chapters (nbval), exercises, grading
+#   make test   set up .venv and run every test: library, chapters (nbval), exercises, grading,
+#               and the book and the demos in Chromium (installed from Debian when missing)
 #   make test-fast  the library's tests without the slow ones (the development loop)
-#   make test-browser  the book and the demos in Chromium (installed from Debian when missing)
+#   make test-browser  the browser tests alone: the book and the demos in Chromium
 # All need only Python 3.11 and the package registries; everything goes into .venv.
 
 PYTHON ?= python3.11
@@ -26,8 +27,8 @@ $(STAMP): requirements.txt pyproject.toml
 # The browser tests (tests/test_browser*.py) drive Debian's Chromium through Playwright; nothing downloads
 # a browser of its own. Installed here when missing and the machine allows it (root with apt-get).
 export DGM_CHROMIUM ?= /usr/bin/chromium
-# The browser tests (tests/test_browser*.py): not yet part of `make test`, because the
-# chapters still have over-wide code lines and equations that they report (issue 17).
+# The browser tests alone (the last step of `make test`). tests/test_browser.py builds the book
+# itself (incremental), tests/test_browser_demos.py runs the demos in JupyterLab.
 test-browser: setup setup-browser
 	$(BIN)/python -m pytest -m browser tests
 
@@ -46,10 +47,13 @@ book: setup
 	$(BIN)/jupyter-book build --warningiserror --keep-going .
 	@echo "The book is at $(CURDIR)/_build/html/index.html"
 
-test: setup
+# Everything: the library, the chapters (nbval), the exercise sources, then the browser tests
+# (the book, which they build, and the demos, in Chromium).
+test: setup setup-browser
 	$(BIN)/python -m pytest -m "not browser" tests dgm_course
 	$(BIN)/python -m pytest $(NBVAL) --nbval chapters --nbval-sanitize-with tests/sanitize.cfg
 	$(BIN)/python -m pytest $(NBVAL) --nbval-lax solutions
+	$(BIN)/python -m pytest -m browser tests
 
 # The library's tests without those marked slow (or needing a browser): seconds, not minutes.
 test-fast: setup
