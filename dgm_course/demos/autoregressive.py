@@ -20,7 +20,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
 from dgm_course.autoregressive import AutoregressiveModel
-from dgm_course.demos.projector import one_thread
+from dgm_course.demos.projector import CSS, DemoBox, figure_preview, one_thread
 from dgm_course.validation import check_data, check_int
 
 SIDE = 8  # the digits are 8 x 8
@@ -102,7 +102,8 @@ class DrawingDemo:
         self.sliders["reset"].on_click(lambda button: self.reset())
         controls = widgets.HBox([self.sliders["model"], self.sliders["reset"]])
         sliders = widgets.HBox([self.sliders["step"], self.sliders["digit"]])
-        self.widget = widgets.VBox([controls, sliders, self.output])
+        self.widget = DemoBox([widgets.HTML(CSS), controls, sliders, self.output],
+                              name="Drawing demo (chapter 4)", preview=lambda: figure_preview(self.fig))
         self.update()
 
     def drawing(self, model, step):

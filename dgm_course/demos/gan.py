@@ -13,7 +13,7 @@ import torch
 from IPython.display import clear_output, display
 
 from dgm_course import gan, training
-from dgm_course.demos.projector import one_thread
+from dgm_course.demos.projector import CSS, DemoBox, figure_preview, one_thread
 from dgm_course.evaluation import mode_coverage
 from dgm_course.validation import check_int
 
@@ -84,9 +84,10 @@ class GANDemo:
         self.fig.tight_layout()
         for control in self.controls.values():
             control.observe(self.update, names="value")
-        self.widget = widgets.VBox([self.controls["loss"],
-                                    widgets.HBox([self.controls["steps"], self.reset]),
-                                    self.output])
+        self.widget = DemoBox([widgets.HTML(CSS), self.controls["loss"],
+                               widgets.HBox([self.controls["steps"], self.reset]),
+                               self.output],
+                              name="GAN demo (chapter 7)", preview=lambda: figure_preview(self.fig))
         self.update()
 
     def _train(self, loss, n_steps, n_samples, seed):

@@ -34,7 +34,7 @@ REDRAW_SECONDS = 0.3  # the slowest redraw allowed, at any setting, on 2 CPU cor
 STEP_CHOICES = (0, 1, 2, 3, 5, 10, 20, 50, 100, 200, 500, 1000)
 
 # Larger text for the controls (ipywidgets' sliders have no font-size style of their own).
-_CSS = """<style>
+CSS = """<style>
 .dgm-demo .widget-label, .dgm-demo .widget-readout, .dgm-demo .widget-toggle-button,
 .dgm-demo .jupyter-button, .dgm-demo .widget-html-content {font-size: 16px;}
 .dgm-demo .widget-readout {min-width: 60px;}
@@ -65,6 +65,17 @@ def figure_size_px(fig):
     """``(width, height)`` of ``fig`` in CSS pixels."""
     width, height = fig.get_size_inches() * DPI
     return int(round(width)), int(round(height))
+
+
+def figure_preview(fig):
+    """PNG bytes (256 colours) and CSS-pixel size of any Matplotlib figure, drawn afresh:
+    the ``preview`` of a :class:`DemoBox` whose demo does not blit onto its own canvas."""
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=DPI)
+    image = PILImage.open(buffer).convert("RGB").quantize(256, method=PILImage.Quantize.MEDIANCUT)
+    out = io.BytesIO()
+    image.save(out, format="png", compress_level=1)
+    return out.getvalue(), figure_size_px(fig)
 
 
 def picture(fig):
@@ -159,7 +170,7 @@ class Demo:
         self.image = picture(self.fig)
         rows = [widgets.HBox(row, layout=widgets.Layout(flex_flow="row wrap")) for row in self.layout_rows]
         rows[-1].children += (self.reset_button,)
-        self.widget = DemoBox([widgets.HTML(_CSS), *rows, self.image], name=self.name,
+        self.widget = DemoBox([widgets.HTML(CSS), *rows, self.image], name=self.name,
                               preview=lambda: (canvas_png(self.fig, compact=True), figure_size_px(self.fig)))
         self._backgrounds = {}  # background_key -> bitmap of the figure without its dynamic artists
         self._holding = False
