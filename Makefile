@@ -10,11 +10,14 @@ PYTHON ?= python3.11
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+# JupyterLab's defaults for this environment: no "get notified about Jupyter news?" pop-up in a
+# lecture, no request for news or updates.
+LAB_OVERRIDES := $(VENV)/share/jupyter/lab/settings/overrides.json
 NBVAL  := --nbval-current-env --nbval-cell-timeout=600
 
 .PHONY: setup setup-browser test-browser book test test-fast test-lib test-chapters test-solutions exercises execute bench lab demos regrade clean
 
-setup: $(STAMP)
+setup: $(STAMP) $(LAB_OVERRIDES)
 
 $(STAMP): requirements.txt pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "$(PYTHON) not found; run e.g. make PYTHON=python3 ..."; exit 1; }
@@ -23,6 +26,10 @@ $(STAMP): requirements.txt pyproject.toml
 	$(BIN)/python -m pip install --quiet -r requirements.txt
 	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
 	touch $(STAMP)
+
+$(LAB_OVERRIDES): jupyterlab_overrides.json $(STAMP)
+	mkdir -p $(dir $@)
+	cp $< $@
 
 # The browser tests (tests/test_browser*.py) drive Debian's Chromium through Playwright; nothing downloads
 # a browser of its own. Installed here when missing and the machine allows it (root with apt-get).

@@ -187,6 +187,15 @@ WATCH = """(cell) => {
 }"""
 
 
+# The labels of a demo's controls that do not fit their box (shown cut, with an ellipsis).
+CUT_LABELS = """(cell) => {
+  const root = document.querySelector(`[data-demo-cell="${cell}"] .jp-Cell-outputArea`);
+  return [...root.querySelectorAll('.widget-label, button')]
+    .filter(el => el.offsetParent !== null && el.scrollWidth > el.clientWidth + 1)
+    .map(el => el.innerText.trim());
+}"""
+
+
 def move(page, control):
     """Change one control the way a person does; returns a short description of what was done."""
     box = page.locator(f'[data-demo-control="{control["id"]}"]')
@@ -265,7 +274,8 @@ def run_notebook_demos(lab, browser, notebook):
     """Open ``notebook`` in JupyterLab, run it up to its last demo, drive each demo.
 
     Returns ``(rows, problems)``: ``rows`` are :func:`drive_demo`'s rows with the notebook and
-    cell added; ``problems`` lists errors in the executed cells, JavaScript errors and blocked requests.
+    cell added; ``problems`` lists errors in the executed cells, control labels that are cut,
+    JavaScript errors and blocked requests.
     """
     cells = demo_cells(lab.root / notebook)
     blocked = []
@@ -281,6 +291,8 @@ def run_notebook_demos(lab, browser, notebook):
         for cell in cells:
             page.locator(f'[data-demo-cell="{cell}"]').scroll_into_view_if_needed()
             rows += [dict(row, notebook=notebook, cell=cell) for row in drive_demo(page, cell)]
+            problems += [f"cell {cell}: the label {text!r} is cut (it does not fit its box)"
+                         for text in page.evaluate(CUT_LABELS, cell)]
             SCREENSHOTS.mkdir(parents=True, exist_ok=True)  # the demo as the lecture hall sees it
             page.locator(f'[data-demo-cell="{cell}"] .jp-Cell-outputArea').screenshot(
                 path=SCREENSHOTS / f"demo__{Path(notebook).stem}__cell{cell}.png", animations="disabled")
@@ -354,7 +366,9 @@ controls = {
     "damping": widgets.FloatLogSlider(value=0.01, base=10, min=-3, max=-0.5, step=0.1, description="damping"),
     "colour": widgets.SelectionSlider(options=["C0", "C1", "C2"], value="C0", description="colour"),
     "style": widgets.Dropdown(options=["-", "--", ":"], value="-", description="line"),
-    "function": widgets.ToggleButtons(options=["sin", "cos"], value="sin", description="function"),
+    # the second label is too long for a button of the default width: the test must see it cut
+    "function": widgets.ToggleButtons(options=[("sin", "sin"), ("cosine, phase-shifted by π/2", "cos")],
+                                      value="sin", description="function"),
     "unused": widgets.IntSlider(value=0, min=0, max=3, description="unused"),
 }
 shift = widgets.Button(description="shift phase")
@@ -397,9 +411,11 @@ widgets.VBox([first_row, *[c for n, c in controls.items() if n not in ("damping"
 
 
 def test_driver_moves_every_kind_of_control(lab, browser):
-    """The driver moves each kind of control, sees the figure change, and reports the one that changes nothing."""
+    """The driver moves each kind of control, sees the figure change, and reports the control that
+    changes nothing and the label that is cut."""
     rows, problems = run_notebook_demos(lab, browser, "self_test_demo.ipynb")
-    assert not problems, "\n".join(problems)
+    assert problems == ["cell 1: the label 'cosine, phase-shifted by π/2' is cut (it does not fit its box)"], \
+        "\n".join(problems)
     by_control = {row["control"]: row for row in rows}
     assert set(by_control) == {"frequency", "amplitude", "damping", "colour", "line", "function", "unused",
                                "shift phase"}, \

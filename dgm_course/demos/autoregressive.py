@@ -73,7 +73,8 @@ class DrawingDemo:
         style = {"description_width": "initial"}
         self.sliders = {
             "model": widgets.ToggleButtons(options=names, value=names[0], description="model",
-                                           style=style),
+                                           # wide enough for "PixelCNN, 17 levels"
+                                           style=dict(style, button_width="auto")),
             "step": widgets.IntSlider(value=SIDE * SIDE // 2, min=0, max=SIDE * SIDE,
                                       description="pixels drawn", style=style,
                                       layout=widgets.Layout(width="420px")),

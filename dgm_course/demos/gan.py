@@ -55,7 +55,9 @@ class GANDemo:
         self.controls = {
             "loss": widgets.ToggleButtons(options=[(LABELS[k], k) for k in gan.LOSSES],
                                           value="non_saturating", description="loss",
-                                          style={"description_width": "initial"}),
+                                          # wide enough for "minimax (saturating)"
+                                          style={"description_width": "initial",
+                                                 "button_width": "auto"}),
             "steps": widgets.SelectionSlider(options=self.steps, value=self.steps[-1],
                                              description="training steps (D updates)",
                                              style={"description_width": "initial"},
