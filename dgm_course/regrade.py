@@ -347,9 +347,15 @@ def ast_forbidden(tree, name, forbidden):
 
 _MACHINERY_MODULES = ("dgm_course.grading", "dgm_course.regrade", "dgm_course.sandbox", "nbgrader",
                       "importlib", "builtins", "ctypes", "signal", "gc", "sys.modules", "os._exit",
-                      "sys.exit", "os.kill", "subprocess", "multiprocessing", "threading")
+                      "sys.exit", "os.kill", "subprocess", "multiprocessing", "threading",
+                      # reading files: the instructor's solutions/NN/hidden_cases.py sits beside
+                      # the installed library, and the sandbox cannot hide it from the process
+                      "os", "io", "pathlib", "runpy", "glob", "shutil", "pickle", "marshal")
 _MACHINERY_NAMES = {"CheckFailed", "check_function", "check_hidden", "compare_answer", "__builtins__",
-                    "__import__", "exec", "eval", "compile", "setattr", "globals", "exit", "quit"}
+                    "__import__", "exec", "eval", "compile", "setattr", "globals", "exit", "quit",
+                    # a file opened, or a function looked up by a computed name
+                    # (getattr(torch, "log" + "sumexp") escapes the forbidden-call scan)
+                    "open", "getattr"}
 
 
 def machinery_flags(tree):

@@ -91,6 +91,23 @@ def test_code_touching_the_grading_machinery_is_flagged():
     assert "imports signal" in flags and "uses signal.alarm" in flags
 
 
+@pytest.mark.parametrize("source, expected", [
+    # the instructor's hidden_cases.py read from disk, beside the installed library
+    ("import runpy, dgm_course\nfrom pathlib import Path\n"
+     "REF = runpy.run_path(str(Path(dgm_course.__file__).parents[1] / 'solutions'))\n"
+     "def f(a):\n    return REF['_logsumexp'](a)", ("imports runpy", "imports pathlib.Path")),
+    ("def f(a):\n    text = open('/course/solutions/00/hidden_cases.py').read()\n    return a",
+     ("uses open",)),
+    # a forbidden function looked up by a computed name
+    ("import torch\ndef f(a):\n    return getattr(torch, 'log' + 'sumexp')(a, 0)",
+     ("uses getattr",)),
+])
+def test_reading_files_and_computed_lookups_are_flagged(source, expected):
+    flags = " | ".join(machinery_flags(_tree(source)))
+    for what in expected:
+        assert what in flags, flags
+
+
 DOUBLE = Question("f", points=1, reference=lambda x: 2 * x, unchanged=True, timeout=5.0,
                   hints=(Hint(lambda x: -2 * x, "check the sign"),),
                   visible=[Case((torch.tensor([1.0, 2.0]),), description="x = (1, 2)")],
