@@ -513,8 +513,8 @@ def main(argv=None):
                                      "GANs on the ring and the grid (VEEGAN's protocol).")
     parser.add_argument("--seeds", type=int, default=3, help="seeds per cell (default 3)")
     parser.add_argument("--steps", type=int, default=2000,
-                        help="discriminator updates per run (default 2000, the chapter's budget; "
-                        "8000 reaches the published PacGAN quality)")
+                        help="discriminator updates per run (default 2000, the chapter's "
+                        "budget)")
     args = parser.parse_args(argv)
     recipes = {name: replace(recipe, n_steps=args.steps) for name, recipe in RECIPES.items()}
     table = mode_table(recipes, seeds=range(args.seeds), progress=True)
