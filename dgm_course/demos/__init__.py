@@ -6,6 +6,9 @@ chapter                 demo                                       needs
 1 linear factor models  :func:`linear_factor.ppca_digit_demo`      a PPCA fit (well under 1 s)
 2 energy-based models   :func:`ebm.langevin_demo`                  nothing (a 2-D toy)
 3 RBMs and DBNs         :func:`rbm.gibbs_chain_demo`               two RBMs (about 1 s to train)
+4 autoregressive        :func:`autoregressive.drawing_demo`        NADE and FVSBN (seconds)
+5 ELBO and wake-sleep   :func:`helmholtz.elbo_demo`                nothing (a 1-D posterior)
+7 GANs                  :func:`gan.gan_demo`                       four small GANs (seconds)
 ======================  =========================================  ============================
 
 Each demo is a function that builds its widgets and returns an object holding them
