@@ -38,7 +38,7 @@ def tile(images, ncols):
     return canvas
 
 
-def train_demo_models(*, sigmas=SIGMAS, field_steps=200, digit_steps=400, generator=0):
+def train_demo_models(*, sigmas=SIGMAS, field_steps=150, digit_steps=300, generator=0):
     """Small DAEs for the demo, trained on one thread in a few seconds: one per ``sigma`` on
     the ring of 8 Gaussians (std 0.3), and one salt-and-pepper DAE (noise 0.3) on the
     binarised training digits. Returns ``(toy, {sigma: dae}, digit_dae)``."""
@@ -78,6 +78,8 @@ class DAEDemo(Demo):
 
     def __init__(self, toy, field_models, digit_model, *, n_chains=10, n_steps=200, grid=17,
                  lim=3.0, ncols=5, generator=0):
+        if not isinstance(toy, data.GaussianMixture2D):
+            raise ValueError(f"toy must be a GaussianMixture2D, got {type(toy).__name__}")
         if not isinstance(field_models, dict) or not field_models or not all(
                 isinstance(m, dae.DenoisingAutoencoder) and not m.binary
                 for m in field_models.values()):
@@ -109,10 +111,10 @@ class DAEDemo(Demo):
         self.sliders = {
             "sigma": widgets.SelectionSlider(options=sigmas, value=sigmas[len(sigmas) // 2],
                                              description="corruption σ",
-                                             style={"description_width": "110px"},
+                                             style={"description_width": "130px"},
                                              layout=widgets.Layout(width="420px")),
             "step": step_slider("chain step", value=0, max_steps=n_steps,
-                                description_width=110),
+                                description_width=130),
         }
         self.layout_rows = [[self.sliders["sigma"], self.sliders["step"]]]
         self._build_figure(toy)
@@ -193,8 +195,9 @@ class DAEDemo(Demo):
 
 
 def dae_demo(toy=None, field_models=None, digit_model=None, **kwargs):
-    """Build a :class:`DAEDemo`; without models, those of :func:`train_demo_models`.
-    Show ``.widget``."""
-    if field_models is None or digit_model is None or toy is None:
+    """Build a :class:`DAEDemo` from a toy, its DAEs by sigma and a digit DAE (the chapter
+    passes its own); with none of the three, those of :func:`train_demo_models`. Show
+    ``.widget``."""
+    if toy is None and field_models is None and digit_model is None:
         toy, field_models, digit_model = train_demo_models()
     return DAEDemo(toy, field_models, digit_model, **kwargs)
