@@ -38,7 +38,7 @@ from torch import nn
 
 from dgm_course import data, training
 from dgm_course.evaluation import mode_coverage
-from dgm_course.utils import make_generator
+from dgm_course.utils import make_generator, seeded_init
 from dgm_course.validation import (check_bool, check_choice, check_data, check_int,
                                    check_nonnegative, check_positive, check_same_length,
                                    model_dtype)
@@ -60,16 +60,6 @@ def _mlp(n_in, n_hidden, n_out, n_layers, activation):
         width = n_hidden
     layers.append(nn.Linear(width, n_out))
     return nn.Sequential(*layers)
-
-
-def _seeded_init(module, generator):
-    """Re-draw every weight of ``module`` (Kaiming-uniform, PyTorch's default) from ``generator``."""
-    gen = make_generator(generator)
-    for layer in module.modules():
-        if isinstance(layer, nn.Linear):
-            bound = 1 / math.sqrt(layer.in_features)
-            nn.init.uniform_(layer.weight, -bound, bound, generator=gen)
-            nn.init.uniform_(layer.bias, -bound, bound, generator=gen)
 
 
 class Generator(nn.Module):
@@ -98,7 +88,7 @@ class Generator(nn.Module):
         check_int(n_layers, "n_layers", 0)
         self.output = check_choice(output, "output", ("linear", "sigmoid"))
         self.net = _mlp(self.n_latent, n_hidden, self.n_features, n_layers, nn.ReLU)
-        _seeded_init(self, generator)
+        seeded_init(self, generator)
 
     def forward(self, z):
         """``G(z)`` for noise of shape ``(n, n_latent)``: shape ``(n, n_features)``, differentiable."""
@@ -142,7 +132,7 @@ class Discriminator(nn.Module):
         check_int(n_layers, "n_layers", 0)
         self.net = _mlp(self.n_features * self.pack, n_hidden, 1, n_layers,
                         lambda: nn.LeakyReLU(0.2))
-        _seeded_init(self, generator)
+        seeded_init(self, generator)
 
     def forward(self, x):
         """Logits of ``x`` (shape ``(n, n_features)``, ``n`` a multiple of ``pack``): ``(n // pack,)``."""

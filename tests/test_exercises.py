@@ -302,6 +302,29 @@ def gp(**mistake):
     return GP.format(**{**GP_RIGHT, **mistake})
 
 
+S8 = "08_dae_sampling"
+GAUSS = "def gaussian_corrupt(x, sigma, generator):\n{body}"
+SP = """def salt_and_pepper(x, p, generator):
+    u = torch.rand(x.shape, generator=generator, dtype=x.dtype)
+    v = torch.rand(x.shape, generator=generator, dtype=x.dtype)
+    return {body}
+"""
+LOSS = "def dae_loss(x, x_tilde, params):\n    logits = mlp({input}, params)\n    return {body}"
+STEP = """def chain_step(x, sigma, s, params, generator):
+    x_tilde = {corrupt}
+    mean = {mean}
+    return {out}
+"""
+STEP_RIGHT = dict(corrupt="x + sigma * torch.randn(x.shape, generator=generator, dtype=x.dtype)",
+                  mean="x_tilde + mlp(x_tilde, params)",
+                  out="mean + s * torch.randn(x.shape, generator=generator, dtype=x.dtype)")
+
+
+def step(**mistake):
+    """A chain_step with one mistake (STEP_RIGHT otherwise)."""
+    return STEP.format(**{**STEP_RIGHT, **mistake})
+
+
 # (set, question, wrong answer, phrase its feedback must contain[, "hidden_only"])
 WRONG = [
     # set 0
@@ -607,6 +630,68 @@ WRONG = [
      "def gradient_penalty(params, real, fake, generator):\n"
      "    module = torch.nn.Module()\n    module.forward = lambda x: critic(x, params)\n"
      "    return gan.gradient_penalty(module, real, fake, generator=generator)", "not to use"),
+    # set 8 (mlp(x, params) is the release's setup cell)
+    (S8, "gaussian_corrupt", GAUSS.format(body="    return x + sigma * torch.randn(x.shape, dtype=x.dtype)"),
+     "differ from the expected values"),                  # without the generator: no hint can tell
+    (S8, "gaussian_corrupt", GAUSS.format(
+        body="    return x + sigma ** 2 * torch.randn(x.shape, generator=generator, dtype=x.dtype)"),
+     "scaled the noise by sigma^2"),
+    (S8, "gaussian_corrupt", GAUSS.format(
+        body="    return sigma * torch.randn(x.shape, generator=generator, dtype=x.dtype)"),
+     "the noise alone"),
+    (S8, "gaussian_corrupt", GAUSS.format(
+        body="    return x + sigma * torch.rand(x.shape, generator=generator, dtype=x.dtype)"),
+     "torch.randn"),
+    (S8, "gaussian_corrupt", GAUSS.format(
+        body="    return x + sigma * torch.randn(x.shape, generator=generator).to(x.dtype)"),
+     "in the dtype of the data", "hidden_only"),          # the visible case is float64... and so it fails
+    (S8, "gaussian_corrupt", GAUSS.format(
+        body="    x += sigma * torch.randn(x.shape, generator=generator, dtype=x.dtype)\n    return x"),
+     "changed its input `x` in place"),
+    (S8, "gaussian_corrupt", "from dgm_course import dae\n\n" + GAUSS.format(
+        body="    return dae.corrupt(x, 'gaussian', sigma, generator=generator)"), "not to use"),
+    (S8, "salt_and_pepper", SP.format(body="torch.where(u < p, 1 - x, x)"), "you flipped the chosen pixels"),
+    (S8, "salt_and_pepper", SP.format(body="1 - x"), "you flipped every pixel"),
+    (S8, "salt_and_pepper", SP.format(body="torch.where(u >= p, (v < 0.5).to(x.dtype), x)"),
+     "below p (probability p), not above"),
+    (S8, "salt_and_pepper", SP.format(body="torch.where(v < p, (u < 0.5).to(x.dtype), x)"),
+     "draw the mask first"),
+    (S8, "salt_and_pepper", SP.format(body="torch.where(u < p, (v < p).to(x.dtype), x)"),
+     "the new bit is fair"),
+    (S8, "salt_and_pepper", SP.format(body="torch.where(u < p, torch.zeros_like(x), x)"),
+     "'pepper' only"),
+    (S8, "salt_and_pepper", SP.format(body="x.masked_scatter_(u < p, (v < 0.5).to(x.dtype)[u < p])"),
+     "changed its input `x` in place"),
+    (S8, "dae_loss", LOSS.format(input="x_tilde", body="(F.softplus(logits) - x_tilde * logits).sum(1).mean()"),
+     "the target is the clean x"),
+    (S8, "dae_loss", LOSS.format(input="x", body="(F.softplus(logits) - x * logits).sum(1).mean()"),
+     "the network's input is the corrupted x_tilde"),
+    (S8, "dae_loss", LOSS.format(input="x_tilde", body="(F.softplus(logits) - x * logits).mean()"),
+     "you averaged over the pixels too"),
+    (S8, "dae_loss", LOSS.format(input="x_tilde", body="(F.softplus(logits) - x * logits).sum()"),
+     "average over the n examples"),
+    (S8, "dae_loss", LOSS.format(input="x_tilde", body="(x * logits - F.softplus(logits)).sum(1).mean()"),
+     "check the sign"),
+    (S8, "dae_loss", LOSS.format(input="x_tilde", body="((torch.sigmoid(logits) - x) ** 2).sum(1).mean()"),
+     "squared error of the probabilities"),
+    (S8, "dae_loss", LOSS.format(input="x_tilde", body="-(x * torch.log(torch.sigmoid(logits)) + (1 - x) * "
+                                 "torch.log(1 - torch.sigmoid(logits))).sum(1).mean()"),
+     "your result contains NaN", "hidden_only"),         # log(sigmoid): only large logits break it
+    (S8, "dae_loss", LOSS.format(input="x_tilde",
+                                 body="(F.softplus(logits) - x * logits).sum(1).mean().detach()"),
+     "does not depend on it through autograd"),
+    (S8, "chain_step", step(out="mean"), "you returned the mean r(x_tilde)"),
+    (S8, "chain_step", step(corrupt="x", mean="x + mlp(x, params)"), "you reconstructed from x itself"),
+    (S8, "chain_step", step(mean="mlp(x_tilde, params)"), "the network outputs the correction"),
+    (S8, "chain_step", step(corrupt="x + sigma ** 2 * torch.randn(x.shape, generator=generator, "
+                                    "dtype=x.dtype)"), "not sigma^2"),
+    (S8, "chain_step", step(out="mean + s ** 2 * torch.randn(x.shape, generator=generator, dtype=x.dtype)"),
+     "not s^2 * eps"),
+    (S8, "chain_step", step(out="x_tilde"), "you returned x_tilde"),
+    (S8, "chain_step", step(corrupt="x.add_(sigma * torch.randn(x.shape, generator=generator, "
+                                    "dtype=x.dtype))"), "changed its input `x` in place"),
+    (S8, "chain_step", step(out="mean + s * torch.randn(x.shape, dtype=x.dtype)"),
+     "differ from the expected values"),                  # the second draw without the generator
 ]
 
 
@@ -682,6 +767,19 @@ RIGHT_TOO = [  # other right answers, float32 ones among them, that must pass
      "    grad = torch.autograd.grad(s, x_hat, torch.ones_like(s), create_graph=True)[0]\n"
      "    return (torch.linalg.vector_norm(grad, dim=-1) - 1).pow(2).mean()"),
     (S7, "gradient_penalty", gp(penalty="((grad.pow(2).sum(1).sqrt() - 1) ** 2).mean()")),
+    # set 8: other right answers
+    (S8, "gaussian_corrupt", GAUSS.format(
+        body="    eps = torch.randn(x.shape, generator=generator, dtype=x.dtype)\n"
+             "    return x.clone().add_(eps, alpha=sigma)")),
+    (S8, "salt_and_pepper", SP.format(body="x * (u >= p) + (v < 0.5).to(x.dtype) * (u < p)")),
+    (S8, "dae_loss", LOSS.format(input="x_tilde", body="F.binary_cross_entropy_with_logits(logits, x, "
+                                 "reduction='sum') / len(x)")),
+    (S8, "chain_step", "def chain_step(x, sigma, s, params, generator):\n"
+     "    with torch.no_grad():\n"
+     "        e1 = torch.randn(x.shape, generator=generator, dtype=x.dtype)\n"
+     "        e2 = torch.randn(x.shape, generator=generator, dtype=x.dtype)\n"
+     "        xt = x + sigma * e1\n"
+     "        return xt + mlp(xt, params) + s * e2"),
 ]
 
 

@@ -9,6 +9,7 @@ chapter                 demo                                       needs
 4 autoregressive        :func:`autoregressive.drawing_demo`        NADE and FVSBN (seconds)
 5 ELBO and wake-sleep   :func:`helmholtz.elbo_demo`                nothing (a 1-D posterior)
 7 GANs                  :func:`gan.gan_demo`                       four small GANs (seconds)
+8 denoising AEs         :func:`dae.dae_demo`                       six small DAEs (about 3 s)
 ======================  =========================================  ============================
 
 Each demo is a function that builds its widgets and returns an object holding them
