@@ -236,20 +236,20 @@ class VAE(nn.Module):
         return self._encode(self._x(x))
 
     def _log_px(self, x, z):
-        # log p(x | z): x (n, D), z (K, n, L) -> (K, n)
+        # log p(x | z): x (n, D), z (K, n, L) or (K, 1, L) (one z for every row) -> (K, n)
         if self.decoder_kind == "made":
-            xk = x.expand(z.shape[0], *x.shape)
-            logits = self.decoder.logits(xk, z)
+            z = z.expand(z.shape[0], x.shape[0], self.n_latent)
+            logits = self.decoder.logits(x.expand(z.shape[0], *x.shape), z)
         else:
             logits = self.decoder(z)
-        if self.likelihood == "bernoulli":
-            return -F.binary_cross_entropy_with_logits(
-                logits, x.expand_as(logits), reduction="none").sum(-1)
+        if self.likelihood == "bernoulli":  # x log sigma(a) + (1 - x) log sigma(-a)
+            return (x * F.logsigmoid(logits) + (1 - x) * F.logsigmoid(-logits)).sum(-1)
         if self.likelihood == "categorical":
-            log_p = torch.log_softmax(logits.reshape(*z.shape[:-1], self.n_features,
-                                                     self.levels), -1)
-            index = x.long().expand(*z.shape[:-1], self.n_features)[..., None]
-            return log_p.gather(-1, index).squeeze(-1).sum(-1)
+            log_p = torch.log_softmax(logits.reshape(z.shape[0], -1, self.n_features,
+                                                     self.levels), -1)  # (K, m, D, levels)
+            shape = (z.shape[0], x.shape[0], self.n_features)
+            index = x.long().expand(shape)[..., None]
+            return log_p.expand(*shape, self.levels).gather(-1, index).squeeze(-1).sum(-1)
         mean, logvar = logits.chunk(2, dim=-1)
         logvar = logvar.clamp(-12.0, 8.0)
         return -0.5 * (LOG_2PI + logvar + (x - mean) ** 2 / logvar.exp()).sum(-1)
@@ -381,7 +381,7 @@ class VAE(nn.Module):
         with torch.no_grad():
             for z in grid.split(4096):
                 log_pz = -0.5 * (LOG_2PI + z**2).sum(-1)  # (G,)
-                log_px = self._log_px(x, z[:, None, :].expand(-1, x.shape[0], -1))
+                log_px = self._log_px(x, z[:, None, :])  # (G, n): one decoding per z
                 log_terms.append((log_px + log_pz[:, None]).double())  # (G, n)
         return torch.logsumexp(torch.cat(log_terms), 0) + 2 * math.log(h)
 
