@@ -499,11 +499,11 @@ def train(vae, x, recipe=None, *, x_val=None, generator=None, progress=True):
 
 MEASURES = {
     "17 levels, MLP decoder": (dict(likelihood="categorical", n_latent=16),
-                               Recipe(epochs=100)),
+                               Recipe(epochs=100, batch_size=32, warmup=0.2)),
     "17 levels, MADE decoder": (dict(likelihood="categorical", n_latent=16, decoder="made"),
-                                Recipe(epochs=100, free_bits=0.25)),
+                                Recipe(epochs=100, batch_size=32, lr=2e-3, free_bits=0.25)),
     "binarised, MLP decoder": (dict(likelihood="bernoulli", n_latent=16),
-                               Recipe(epochs=100)),
+                               Recipe(epochs=100, batch_size=32, warmup=0.2)),
 }
 """The rows of ``python -m dgm_course.vae``: (model options, recipe)."""
 
