@@ -476,8 +476,9 @@ def make_step(vae, recipe):
 def train(vae, x, recipe=None, *, x_val=None, generator=None, progress=True):
     """Train ``vae`` on the rows of ``x`` by :func:`make_step` and
     :func:`dgm_course.training.fit`. With ``x_val``, the validation ELBO (``val_elbo``,
-    one draw) is recorded after each epoch. Returns the
-    :class:`~dgm_course.training.History`."""
+    5 draws per example, nats per example) is recorded after each epoch and the model
+    ends with the parameters of its best epoch (early stopping without patience).
+    Returns the :class:`~dgm_course.training.History`."""
     recipe = Recipe() if recipe is None else recipe
     step = make_step(vae, recipe)
     x = vae._x(x)
@@ -486,10 +487,11 @@ def train(vae, x, recipe=None, *, x_val=None, generator=None, progress=True):
         x_val = vae._x(x_val, "x_val")
 
         def validate(model):
-            return {"val_elbo": model.elbo(x_val, generator=0).total.mean()}
+            return {"val_elbo": model.elbo(x_val, n_samples=5, generator=0).total.mean()}
 
     return training.fit(vae, step, x, epochs=recipe.epochs, batch_size=recipe.batch_size,
-                        validate=validate, generator=generator, progress=progress,
+                        validate=validate, monitor=None if x_val is None else "val_elbo",
+                        mode="max", generator=generator, progress=progress,
                         desc=f"VAE ({vae.likelihood}, {vae.decoder_kind})")
 
 
@@ -510,15 +512,17 @@ MEASURES = {
 
 def measure(options, recipe, *, seed=0, k=1000, progress=False):
     """Train a VAE of ``options`` (keyword arguments of :class:`VAE`) with ``recipe`` on the
-    training digits and measure it on the test digits: a dict with ``neg_elbo`` and
+    training digits (keeping the epoch of the best validation ELBO) and measure it on the
+    test digits: a dict with ``neg_elbo`` and
     ``iwae_nll`` (means, nats per image), their standard errors over the test images
     (``neg_elbo_se``, ``iwae_se``), ``kl`` and ``seconds`` of training."""
     binary = options.get("likelihood", "bernoulli") == "bernoulli"
     x_train = data.load_digits("train", binary=binary)
+    x_val = data.load_digits("val", binary=binary)
     x_test = data.load_digits("test", binary=binary)
     vae = VAE(64, generator=seed, **options)
     start = time.perf_counter()
-    train(vae, x_train, recipe, generator=seed, progress=progress)
+    train(vae, x_train, recipe, x_val=x_val, generator=seed, progress=progress)
     seconds = time.perf_counter() - start
     with torch.no_grad():
         bound = vae.elbo(x_test, n_samples=10, generator=seed)
