@@ -6,6 +6,7 @@ chapter                 demo                                       needs
 1 linear factor models  :func:`linear_factor.ppca_digit_demo`      a PPCA fit (well under 1 s)
 2 energy-based models   :func:`ebm.langevin_demo`                  nothing (a 2-D toy)
 3 RBMs and DBNs         :func:`rbm.gibbs_chain_demo`               two RBMs (about 1 s to train)
+6 VAEs                  :func:`vae.latent_explorer_demo`           a 2-latent VAE (seconds)
 ======================  =========================================  ============================
 
 Each demo is a function that builds its widgets and returns an object holding them
