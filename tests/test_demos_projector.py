@@ -18,9 +18,10 @@ from dgm_course.demos.dae import dae_demo  # noqa: E402
 from dgm_course.demos.ebm import langevin_demo  # noqa: E402
 from dgm_course.demos.linear_factor import ppca_digit_demo  # noqa: E402
 from dgm_course.demos.rbm import gibbs_chain_demo  # noqa: E402
+from dgm_course.demos.vae import latent_explorer_demo  # noqa: E402
 
 BUILDERS = {"ppca": ppca_digit_demo, "langevin": langevin_demo, "gibbs": gibbs_chain_demo,
-            "dae": dae_demo}
+            "vae": latent_explorer_demo, "dae": dae_demo}
 
 # Settings that change the title the most (e.g. MALA adds an acceptance line).
 EXTREMES = {
@@ -28,6 +29,7 @@ EXTREMES = {
     "langevin": [dict(sampler="MALA", n_steps=0), dict(sampler="MALA", n_steps=20, step_size=0.2),
                  dict(sampler="ULA", temperature=4.0, n_steps=1)],
     "gibbs": [dict(step=1000, model="PCD"), dict(step=0, model="CD-1")],
+    "vae": [dict(z1=-3.0, z2=3.0), dict(z1=0.05, z2=-2.95)],
     "dae": [dict(sigma=0.05, step=200), dict(sigma=0.8, step=0)],
 }
 

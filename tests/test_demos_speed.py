@@ -27,9 +27,10 @@ from dgm_course.demos.ebm import langevin_demo  # noqa: E402
 from dgm_course.demos.linear_factor import ppca_digit_demo  # noqa: E402
 from dgm_course.demos.projector import REDRAW_SECONDS, figure_size_px  # noqa: E402
 from dgm_course.demos.rbm import gibbs_chain_demo  # noqa: E402
+from dgm_course.demos.vae import latent_explorer_demo  # noqa: E402
 
 BUILDERS = {"ppca": ppca_digit_demo, "langevin": langevin_demo, "gibbs": gibbs_chain_demo,
-            "dae": dae_demo}
+            "vae": latent_explorer_demo, "dae": dae_demo}
 
 # For each demo: its heaviest setting, and for each control the value it moves from and the
 # (heaviest) value it moves to; "reset" moves from the heaviest setting back to the start.
@@ -37,12 +38,14 @@ HEAVIEST = {
     "ppca": dict(h1=3.0, h2=-3.0, sigma2=None),  # None: the slider's maximum
     "langevin": dict(sampler="MALA", n_steps=200, step_size=0.2, temperature=4.0),
     "gibbs": dict(step=1000, model="PCD"),
+    "vae": dict(z1=3.0, z2=-3.0),
     "dae": dict(sigma=0.8, step=200),
 }
 MOVES = {
     "ppca": dict(h1=(0.0, 3.0), h2=(0.0, -3.0), sigma2=(0.0, None)),
     "langevin": dict(step_size=(0.1, 0.2), temperature=(3.0, 4.0), n_steps=(100, 200), sampler=("ULA", "MALA")),
     "gibbs": dict(step=(0, 1000), model=("CD-1", "PCD")),
+    "vae": dict(z1=(0.0, 3.0), z2=(0.0, -3.0)),
     "dae": dict(sigma=(0.05, 0.8), step=(0, 200)),
 }
 N_RUNS = 3

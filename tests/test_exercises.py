@@ -283,6 +283,23 @@ WAKE = """def wake_phase_gradients(x, h, W, b, c):
     e = {err}
     return e.T @ h / n, e.mean(0), ({prior}).mean(0)
 """
+S6 = "06_variational_autoencoders"
+SAMPLE = "def reparameterized_sample(mu, logvar, eps):\n    return {body}"
+KL = "def gaussian_kl(mu, logvar):\n    return {body}"
+VAE_ELBO = """def elbo(x, x_mean, x_logvar, mu, logvar):
+    log_px = -0.5 * ({log2pi}x_logvar + {half}(x - x_mean) ** 2 / torch.exp(x_logvar)).{pixels}(-1)
+    kl = gaussian_kl(mu, logvar)
+    return {reduce}
+"""
+VAE_ELBO_RIGHT = dict(log2pi="math.log(2 * math.pi) + ", half="", pixels="sum",
+                      reduce="(log_px - kl).mean()")
+
+
+def vae_elbo(**mistake):
+    """An answer to set 6's elbo, with one mistake."""
+    return VAE_ELBO.format(**{**VAE_ELBO_RIGHT, **mistake})
+
+
 S7 = "07_generative_adversarial_networks"
 D_LOSS = "def discriminator_loss(real_logits, fake_logits):\n    return {body}"
 G_LOSS = "def generator_loss(fake_logits):\n    return {body}"
@@ -561,6 +578,51 @@ WRONG = [
      "    log_p = (x * (h @ W.T + b) - F.softplus(h @ W.T + b)).sum() + (h * c - F.softplus(c)).sum()\n"
      "    (log_p / len(x)).backward()\n"
      "    return W.grad, b.grad, c.grad", "not to use"),
+    # set 6 (mu and logvar = log sigma^2 of q(z | x); the ELBO has a Gaussian decoder)
+    (S6, "reparameterized_sample", SAMPLE.format(body="mu + torch.exp(logvar) * eps"),
+     "exp(logvar) is the variance"),
+    (S6, "reparameterized_sample", SAMPLE.format(body="mu + logvar * eps"),
+     "logvar is log sigma^2"),
+    (S6, "reparameterized_sample", SAMPLE.format(body="mu + torch.exp(-0.5 * logvar) * eps"),
+     "check the sign in the exponent"),
+    (S6, "reparameterized_sample",
+     SAMPLE.format(body="(mu + torch.exp(0.5 * logvar) * eps).detach()"),
+     "must stay differentiable in mu and logvar"),
+    (S6, "reparameterized_sample",
+     SAMPLE.format(body="mu + torch.exp(0.5 * logvar).detach() * eps"),
+     "do not detach sigma"),
+    (S6, "reparameterized_sample",
+     SAMPLE.format(body="torch.tensor(mu.tolist()) + torch.exp(0.5 * logvar) * eps"),
+     "differentiable"),                                   # cut off another way
+    (S6, "reparameterized_sample",
+     SAMPLE.format(body="mu + torch.exp(0.5 * logvar) * torch.randn_like(mu)"), "not to use"),
+    (S6, "gaussian_kl", KL.format(body="(mu ** 2 + torch.exp(logvar) - 1 - logvar).sum(-1)"),
+     "factor 1/2"),
+    (S6, "gaussian_kl", KL.format(body="-0.5 * (mu ** 2 + torch.exp(logvar) - 1 - logvar)"
+                                       ".sum(-1)"), "never negative"),
+    (S6, "gaussian_kl", KL.format(body="0.5 * (mu ** 2 + torch.exp(logvar) - logvar).sum(-1)"),
+     "the -1 per latent dimension"),
+    (S6, "gaussian_kl", KL.format(body="0.5 * (mu ** 2 + torch.exp(logvar) - 1 - logvar)"
+                                       ".mean(-1)"), "do not average"),
+    (S6, "gaussian_kl", KL.format(body="0.5 * (mu ** 2 + logvar ** 2 - 1 - torch.log(logvar ** 2))"
+                                       ".sum(-1)"), "logvar is log sigma^2, not sigma"),
+    (S6, "gaussian_kl", KL.format(body="0.5 * (mu ** 2 + torch.exp(2 * logvar) - 1 - logvar)"
+                                       ".sum(-1)"), "not exp(2 logvar)"),
+    (S6, "gaussian_kl", KL.format(body="0.5 * ((1 + mu ** 2) * torch.exp(-logvar) - 1 + logvar)"
+                                       ".sum(-1)"), "the other direction"),
+    (S6, "gaussian_kl", KL.format(body="0.5 * (mu ** 2 + torch.exp(logvar) - 1 - logvar).sum()"),
+     "shape"),
+    (S6, "gaussian_kl", "from torch.distributions import Normal, kl_divergence\n\n"
+     + KL.format(body="kl_divergence(Normal(mu, torch.exp(0.5 * logvar)), "
+                      "Normal(0.0, 1.0)).sum(-1)"), "not to use"),
+    (S6, "elbo", vae_elbo(log2pi=""), "-1/2 log(2 pi) per pixel"),
+    (S6, "elbo", vae_elbo(reduce="(log_px + kl).mean()"), "the ELBO subtracts the KL"),
+    (S6, "elbo", vae_elbo(reduce="(log_px - kl).sum()"), "do not sum it"),
+    (S6, "elbo", vae_elbo(reduce="log_px.sum() - kl.mean()"), "use the same reduction"),
+    (S6, "elbo", vae_elbo(pixels="mean"), "sum the log-density over the pixels"),
+    (S6, "elbo", vae_elbo(half="2 * "), "factor 1/2"),
+    (S6, "elbo", vae_elbo().replace("torch.exp(x_logvar)", "x_logvar"),
+     "result"),                                           # NaN/inf or a value: generic feedback
     # set 7 (the losses take logits; critic(x, params) is the release's setup cell)
     (S7, "discriminator_loss", D_LOSS.format(body="F.softplus(real_logits).mean() + "
                                               "F.softplus(-fake_logits).mean()"),
@@ -754,6 +816,15 @@ RIGHT_TOO = [  # other right answers, float32 ones among them, that must pass
      "    x, h, W, b, c = (t.float() for t in (x, h, W, b, c))\n"
      "    e = x - torch.sigmoid(h @ W.T + b)\n"
      "    return torch.einsum('nd,nh->dh', e, h) / len(x), e.mean(0), (h - torch.sigmoid(c)).mean(0)"),
+    # set 6: other right answers
+    (S6, "reparameterized_sample", SAMPLE.format(body="torch.addcmul(mu, logvar.mul(0.5).exp(), eps)")),
+    (S6, "reparameterized_sample", SAMPLE.format(body="mu + torch.sqrt(torch.exp(logvar)) * eps")),
+    (S6, "gaussian_kl", KL.format(body="-0.5 * torch.sum(1 + logvar - mu.pow(2) - logvar.exp(), "
+                                       "dim=1)")),                       # Kingma & Welling's form
+    (S6, "elbo", "from torch.distributions import Normal\n\n"
+     "def elbo(x, x_mean, x_logvar, mu, logvar):\n"
+     "    rec = Normal(x_mean, torch.exp(0.5 * x_logvar)).log_prob(x).sum(1)\n"
+     "    return torch.mean(rec - gaussian_kl(mu, logvar))"),
     # set 7: other right answers
     (S7, "discriminator_loss", D_LOSS.format(body="-(F.logsigmoid(real_logits).mean() + "
                                               "F.logsigmoid(-fake_logits).mean())")),

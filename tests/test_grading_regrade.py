@@ -236,3 +236,21 @@ def test_set_7_penalty_is_regraded_with_its_gradients():
     found, _ = _run(CRITIC + PENALTY.replace(", create_graph=True", ""), penalty)
     assert "the gradient of your result with respect to W" in found, found
     assert "Hint: your penalty is a constant to autograd" in found, found
+
+
+SAMPLE = ("def reparameterized_sample(mu, logvar, eps):\n"
+          "    return mu + torch.exp(0.5 * logvar) * eps")
+
+
+@pytest.mark.slow
+def test_set_6_sample_is_regraded_with_its_gradients():
+    """Set 6's mu and logvar are Param inputs: a detached sample has the right value and
+    fails on its gradient in the isolated regrade too, with the hint about detaching."""
+    sample = load_spec("06_variational_autoencoders")["reparameterized_sample"]
+    assert all(isinstance(p, Param) for p in sample.visible[0].args[:2])
+    assert _run(SAMPLE, sample)[0] is None
+    found, _ = _run(SAMPLE.replace("return mu + torch.exp(0.5 * logvar) * eps",
+                                   "return (mu + torch.exp(0.5 * logvar) * eps).detach()"),
+                    sample)
+    assert "the gradient of your result with respect to mu" in found, found
+    assert "Hint: the sample must stay differentiable" in found, found

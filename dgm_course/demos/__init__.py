@@ -8,6 +8,7 @@ chapter                 demo                                       needs
 3 RBMs and DBNs         :func:`rbm.gibbs_chain_demo`               two RBMs (about 1 s to train)
 4 autoregressive        :func:`autoregressive.drawing_demo`        NADE and FVSBN (seconds)
 5 ELBO and wake-sleep   :func:`helmholtz.elbo_demo`                nothing (a 1-D posterior)
+6 VAEs                  :func:`vae.latent_explorer_demo`           a 2-latent VAE (seconds)
 7 GANs                  :func:`gan.gan_demo`                       four small GANs (seconds)
 8 denoising AEs         :func:`dae.dae_demo`                       six small DAEs (about 3 s)
 ======================  =========================================  ============================
