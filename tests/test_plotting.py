@@ -18,6 +18,18 @@ def test_image_grid_tiles_images():
     plt.close("all")
 
 
+def test_image_grid_draws_digits_about_60_px_wide_in_the_book():
+    import io
+
+    from PIL import Image
+    ax = plotting.image_grid(data.load_digits("train")[:20], ncols=10, title="digits")
+    buffer = io.BytesIO()  # as the notebook's inline backend saves it, at 100 dpi
+    ax.figure.savefig(buffer, format="png", dpi=100, bbox_inches="tight")
+    plt.close("all")
+    width = Image.open(buffer).size[0]
+    assert width / 10 * 8 / 9 >= 58, f"{width / 10 * 8 / 9:.0f} px per digit"
+
+
 def test_image_grid_border_outlines_every_image_the_blank_one_included():
     patterns = data.BarsAndStripes(3).patterns
     assert (patterns.sum(1) == 0).any()  # the blank pattern
