@@ -241,6 +241,10 @@ BAD = [
     (lambda: gan.optimal_discriminator(torch.ones(3), torch.ones(4)), "p_data and p_g"),
     (lambda: gan.jensen_shannon(torch.zeros(3), -torch.ones(3), torch.ones(3)), "p_data"),
     (lambda: gan.toy_coverage(gan.veegan_toys()["ring"], gan.Recipe(), seed=-1), "seed"),
+    (lambda: gan.toy_coverages([], processes=0), "processes"),
+    (lambda: gan.toy_coverages([("ring", gan.Recipe())]), r"runs\[0\] must be a tuple"),
+    (lambda: gan.toy_coverages([(gan.veegan_toys()["ring"], gan.Recipe(), -1)]),
+     r"the seed of runs\[0\]"),
     (lambda: mode_coverage(torch.zeros(3, 2), torch.zeros(2, 3), 0.1), "samples"),
     (lambda: mode_coverage(torch.zeros(3, 2), torch.zeros(2, 2), 0), "std"),
     (lambda: mode_coverage(torch.zeros(3, 2), torch.zeros(0, 2), 0.1), "means"),
@@ -286,3 +290,34 @@ def test_rejection_sampling_with_the_optimal_discriminator_recovers_p_data():
     x = gan.rejection_sample(model, 4000, generator=0)
     assert torch.allclose(x.mean(0), torch.ones(2), atol=0.05)
     assert torch.allclose(x.std(0), torch.full((2,), 0.5), atol=0.05)
+
+
+def test_runs_in_two_processes_equal_the_runs_one_by_one():
+    toy = gan.veegan_toys()["ring"]
+    runs = [(toy, gan.Recipe(n_steps=40, batch_size=64), 0),
+            (toy, gan.Recipe(loss="minimax", n_steps=40, batch_size=64), 1),
+            (toy, gan.Recipe(n_steps=40, batch_size=64), 2)]
+    here = [gan.toy_coverage(toy, recipe, seed=seed) for toy, recipe, seed in runs]
+    there = gan.toy_coverages(runs, processes=2)
+    assert len(there) == 3
+    for (gan_here, cov_here), (gan_there, cov_there) in zip(here, there):
+        assert cov_there.modes == cov_here.modes
+        assert cov_there.high_quality == pytest.approx(cov_here.high_quality, abs=1e-3)
+        for a, b in zip(gan_here.parameters(), gan_there.parameters()):
+            torch.testing.assert_close(a, b, atol=1e-5, rtol=1e-4)
+    # different seeds give different generators: the comparison above can fail
+    first, last = (list(g.parameters())[0] for g, _ in (there[0], there[2]))
+    assert not torch.allclose(first, last)
+
+
+def test_mode_table_keeps_each_cell_to_its_own_runs():
+    recipes = {"short": gan.Recipe(n_steps=20, batch_size=64),
+               "short minimax": gan.Recipe(loss="minimax", n_steps=20, batch_size=64)}
+    table = gan.mode_table(recipes, seeds=[0, 1], processes=1)
+    assert list(table) == [("ring", "short"), ("ring", "short minimax"),
+                           ("grid", "short"), ("grid", "short minimax")]
+    toys = gan.veegan_toys()
+    for (toy_name, name), (modes, hq) in table.items():
+        for j, seed in enumerate([0, 1]):
+            _, cov = gan.toy_coverage(toys[toy_name], recipes[name], seed=seed)
+            assert modes[j] == cov.modes and hq[j] == pytest.approx(100 * cov.high_quality)
