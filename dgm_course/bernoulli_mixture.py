@@ -33,7 +33,7 @@ class BernoulliMixture(nn.Module):
     by gradient descent). Parameters: ``log_pi`` (K,) the log mixing weights and ``logits``
     (K, D) the log-odds :math:`\log \mu_{kd} - \log(1 - \mu_{kd})`, in float64.
 
-    >>> model = BernoulliMixture(3, 2)
+    >>> model = BernoulliMixture(2, 3)  # 2 pixels, 3 components
     >>> model.log_prob(torch.tensor([[0.0, 1.0]])).exp()  # uniform before fitting
     tensor([0.2500], dtype=torch.float64)
     """
