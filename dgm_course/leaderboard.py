@@ -262,11 +262,35 @@ def _cached(cache, key, make):
     return cache[key]
 
 
+def _bound(result):
+    """A row of the negative ELBO of a model trained once for two rows."""
+    return dict(result, nll=result["bound"], note="-ELBO, 10 samples of q per image")
+
+
 def _importance(result):
+    """A row of the importance-sampled NLL, with the Monte Carlo error of its mean."""
     est = result["estimate"]
     mc = float(torch.sqrt((est.stderr.double() ** 2).sum()) / len(est.stderr))
     return dict(result, nll=-est.log_likelihood.double(), mc_se=mc,
                 note=f"k = {IWAE_K} proposals from q")
+
+
+def _rbm(cache):
+    return _cached(cache, "rbm", rbm_pcd)
+
+
+def _dbn_bound(cache):
+    result = _cached(cache, "dbn", lambda: dbn_two_layer(_rbm(cache)))
+    return dict(result, nll=result["bound"],
+                note=f"the greedy bound; exact NLL {float(result['exact'].mean()):.3f}")
+
+
+def _hm(cache):
+    return _cached(cache, "hm", helmholtz_machine)
+
+
+def _vae(cache, levels):
+    return _cached(cache, f"vae{levels}", lambda: vae_chapter6(levels))
 
 
 ROWS = {
@@ -275,33 +299,20 @@ ROWS = {
     "mixture of Bernoullis": Row("binarised", f"mixture of {MIXTURE_COMPONENTS} Bernoullis",
                                  "exact", 9, lambda c: bernoulli_mixture(),
                                  note="EM, 100 steps"),
-    "RBM": Row("binarised", "RBM (16 hidden, PCD)", "exact", 3,
-               lambda c: rbm_exact(_cached(c, "rbm", rbm_pcd)),
+    "RBM": Row("binarised", "RBM (16 hidden, PCD)", "exact", 3, lambda c: rbm_exact(_rbm(c)),
                note="log Z by enumerating 2^16 hidden states"),
-    "RBM, AIS": Row("binarised", "RBM (16 hidden, PCD)", "AIS", 3,
-                    lambda c: rbm_ais(_cached(c, "rbm", rbm_pcd))),
-    "DBN": Row("binarised", "DBN (64-16-64)", "bound", 3,
-               lambda c: dict(nll=(r := _cached(c, "dbn", lambda: dbn_two_layer(
-                   _cached(c, "rbm", rbm_pcd))))["bound"], **{k: r[k] for k in (
-                       "seconds", "parameters")},
-                   note=f"the greedy bound; exact NLL {float(r['exact'].mean()):.2f}")),
+    "RBM, AIS": Row("binarised", "RBM (16 hidden, PCD)", "AIS", 3, lambda c: rbm_ais(_rbm(c))),
+    "DBN": Row("binarised", "DBN (64-16-64)", "bound", 3, _dbn_bound),
     "FVSBN": Row("binarised", "FVSBN", "exact", 4, lambda c: autoregressive("FVSBN")),
     "NADE": Row("binarised", "NADE", "exact", 4, lambda c: autoregressive("NADE")),
     "MADE": Row("binarised", "MADE", "exact", 4, lambda c: autoregressive("MADE")),
     "PixelCNN": Row("binarised", "PixelCNN", "exact", 4, lambda c: autoregressive("PixelCNN")),
-    "Helmholtz machine, ELBO": Row(
-        "binarised", "Helmholtz machine (wake-sleep)", "bound", 5,
-        lambda c: dict(nll=(r := _cached(c, "hm", helmholtz_machine))["bound"],
-                       seconds=r["seconds"], parameters=r["parameters"],
-                       note="-ELBO, 10 samples of q per image")),
+    "Helmholtz machine, ELBO": Row("binarised", "Helmholtz machine (wake-sleep)", "bound", 5,
+                                   lambda c: _bound(_hm(c))),
     "Helmholtz machine": Row("binarised", "Helmholtz machine (wake-sleep)", "estimate", 5,
-                             lambda c: _importance(_cached(c, "hm", helmholtz_machine))),
-    "VAE, ELBO": Row("binarised", "VAE (16 latents)", "bound", 6,
-                     lambda c: dict(nll=(r := _cached(c, "vae2", lambda: vae_chapter6(2)))[
-                         "bound"], seconds=r["seconds"], parameters=r["parameters"],
-                         note="-ELBO, 10 samples of q per image")),
-    "VAE": Row("binarised", "VAE (16 latents)", "estimate", 6,
-               lambda c: _importance(_cached(c, "vae2", lambda: vae_chapter6(2)))),
+                             lambda c: _importance(_hm(c))),
+    "VAE, ELBO": Row("binarised", "VAE (16 latents)", "bound", 6, lambda c: _bound(_vae(c, 2))),
+    "VAE": Row("binarised", "VAE (16 latents)", "estimate", 6, lambda c: _importance(_vae(c, 2))),
     "independent levels": Row("17 levels", "independent pixels", "exact", 9,
                               lambda c: independent_levels(),
                               note="one pseudo-count per level"),
@@ -312,14 +323,10 @@ ROWS = {
               lambda c: linear_factor("FA"), note=f"{CELL_SAMPLES} uniform points per cell"),
     "PixelCNN, 17 levels": Row("17 levels", "PixelCNN", "exact", 4,
                                lambda c: autoregressive("PixelCNN, 17 levels")),
-    "VAE, 17 levels, ELBO": Row(
-        "17 levels", "VAE (16 latents)", "bound", 6,
-        lambda c: dict(nll=(r := _cached(c, "vae17", lambda: vae_chapter6(17)))["bound"],
-                       seconds=r["seconds"], parameters=r["parameters"],
-                       note="-ELBO, 10 samples of q per image")),
+    "VAE, 17 levels, ELBO": Row("17 levels", "VAE (16 latents)", "bound", 6,
+                                lambda c: _bound(_vae(c, 17))),
     "VAE, 17 levels": Row("17 levels", "VAE (16 latents)", "estimate", 6,
-                          lambda c: _importance(_cached(c, "vae17",
-                                                        lambda: vae_chapter6(17)))),
+                          lambda c: _importance(_vae(c, 17))),
     "Tomczak ARM": Row("17 levels", "ARM (Tomczak 2022)", "exact", 4,
                        quoted=(TOMCZAK_ARM, TOMCZAK_ARM_SECONDS),
                        note="quoted from Tomczak's code, not measured here"),
