@@ -319,7 +319,7 @@ ROWS = {
     "PPCA": Row("17 levels", "PPCA (q = 10), dequantised", "estimate", 1,
                 lambda c: linear_factor("PPCA"),
                 note=f"{CELL_SAMPLES} uniform points per cell"),
-    "FA": Row("17 levels", "factor analysis (q = 10), dequantised", "estimate", 1,
+    "FA": Row("17 levels", "FA (q = 10), dequantised", "estimate", 1,
               lambda c: linear_factor("FA"), note=f"{CELL_SAMPLES} uniform points per cell"),
     "PixelCNN, 17 levels": Row("17 levels", "PixelCNN", "exact", 4,
                                lambda c: autoregressive("PixelCNN, 17 levels")),
@@ -403,16 +403,19 @@ def run(names=None, *, out=DEFAULT_CSV, force=False, threads=1, progress=True):
 
 
 def format_table(rows):
-    """The CSV's rows as a plain-text table."""
-    lines = [f"{'data':<10}{'model':<40}{'kind':<9}{'NLL (nats)':>11}{'± SE':>7}"
-             f"{'MC SE':>7}{'train s':>9}{'parameters':>11}"]
-    for r in rows:
-        se = f"{float(r['nll_se']):.2f}" if r["nll_se"] != "" else ""
-        mc = f"{float(r['mc_se']):.2f}" if r["mc_se"] != "" else ""
-        params = f"{int(r['parameters']):,}" if r["parameters"] != "" else ""
-        lines.append(f"{r['data']:<10}{r['model'][:39]:<40}{r['kind']:<9}"
-                     f"{float(r['nll']):>11.2f}{se:>7}{mc:>7}{float(r['seconds']):>9.1f}"
-                     f"{params:>11}")
+    """The CSV's rows as a plain-text table of at most 80 characters a line, one block per
+    data set."""
+    header = (f"{'model':<32}{'kind':<9}{'NLL':>7}{'± SE':>6}{'MC SE':>6}{'train s':>8}"
+              f"{'params':>10}")
+    lines = []
+    for which in dict.fromkeys(r["data"] for r in rows):
+        lines += [f"{which} digits: test NLL in nats per image", header]
+        for r in (r for r in rows if r["data"] == which):
+            se = f"{float(r['nll_se']):.2f}" if r["nll_se"] != "" else ""
+            mc = f"{float(r['mc_se']):.2f}" if r["mc_se"] != "" else ""
+            params = f"{int(r['parameters']):,}" if r["parameters"] != "" else ""
+            lines.append(f"{r['model'][:31]:<32}{r['kind']:<9}{float(r['nll']):>7.2f}{se:>6}"
+                         f"{mc:>6}{float(r['seconds']):>8.1f}{params:>10}")
     return "\n".join(lines)
 
 
