@@ -12,12 +12,14 @@ says what kind of number it is (Theis, van den Oord & Bethge 2016):
 * ``estimate`` — importance sampling (IWAE, k proposals): too high in expectation for
   finite k, by less than the bound, and consistent as k grows; for PPCA/FA, k uniform
   points per cell of the 17-level grid (:func:`data.discrete_log_prob`), likewise;
-* ``AIS`` — the exact free energy with an AIS estimate of log Z: ``mc_se`` is the standard
-  error of that log Z, shared by every test image, on top of ``nll_se``.
+* ``AIS`` — the exact free energy with an AIS estimate of log Z: AIS estimates Z without
+  bias, so log Z is too low in expectation and the NLL optimistic; ``mc_se`` is the
+  standard error of that log Z, shared by every test image, on top of ``nll_se``.
 
-The script runs PyTorch on one thread by default (``--threads``): the models are small,
-and on two cores shared with other work a second thread made the 17-level PixelCNN several
-times slower, not faster.
+The whole table took 96 s from a fresh clone on two CPU cores shared with a test run. The
+script runs PyTorch on one thread by default (``--threads``): the models are small, and on
+two shared cores a second thread made NADE and the PixelCNNs several times slower, not
+faster.
 
 ``nll_se`` is the standard error of the mean over the 447 test images. Rows with source
 ``quoted`` are figures from Tomczak's book code (2022) on the same digits and split, not
