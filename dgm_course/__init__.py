@@ -8,7 +8,9 @@ AIS), ``mcmc`` (samplers), ``plotting`` (figures and graphical-model diagrams), 
 (ipywidgets for lectures), ``grading`` (in-kernel feedback for exercises), ``regrade`` and
 ``sandbox`` (the isolated grade of record) and ``utils`` (seeding). Chapter 2's ``ebm``
 gathers the fully connected Boltzmann machine (``boltzmann``) and the 2-D neural energy
-(``energy_mlp``), each in its own file. Import the module you need:
+(``energy_mlp``), each in its own file. Chapter 9's ``leaderboard`` trains every likelihood
+model by its chapter's recipe and writes ``leaderboard.csv`` beside it; its baseline, the
+mixture of Bernoullis, is ``bernoulli_mixture``. Import the module you need:
 ``from dgm_course import data``.
 
 The model protocol
