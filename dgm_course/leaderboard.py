@@ -390,15 +390,20 @@ def run(names=None, *, out=DEFAULT_CSV, force=False, threads=1, progress=True):
     names = list(ROWS) if names is None else list(names)
     for name in names:
         check_choice(name, "rows", tuple(ROWS))
-    torch.set_num_threads(check_int(threads, "threads", minimum=1))
+    threads = check_int(threads, "threads", minimum=1)
     rows = {r["name"]: r for r in read_csv(out)}
     todo = [n for n in names if force or n not in rows]
     cache = {}
     bar = tqdm(todo, desc="leaderboard", disable=not progress)
-    for name in bar:
-        bar.set_postfix_str(name)
-        rows[name] = measure_row(name, cache)
-        write_csv(rows.values(), out)
+    previous = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        for name in bar:
+            bar.set_postfix_str(name)
+            rows[name] = measure_row(name, cache)
+            write_csv(rows.values(), out)
+    finally:
+        torch.set_num_threads(previous)  # a caller's setting is left as it was
     if not todo:
         write_csv(rows.values(), out)
     return read_csv(out)
